@@ -1,0 +1,187 @@
+"""Input validation at the API edge.
+
+Every check raises TypeError (wrong kind of thing) or ValueError (right kind, wrong value)
+with a message that names the parameter, the value it got and what is allowed. Nothing
+here modifies a model; callers validate everything before they change anything.
+"""
+import numbers
+
+import numpy as np
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def check_int(name, value, minimum=1):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {_short(value)} "
+                        f"of type {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_real(name, value, minimum=None, strict=False):
+    """A finite real number; ``minimum`` with ``strict`` means value > minimum, else >=."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_short(value)} "
+                        f"of type {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if minimum is not None:
+        if strict and not value > minimum:
+            raise ValueError(f"{name} must be > {minimum}, got {value}")
+        if not strict and not value >= minimum:
+            raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_bool(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {_short(value)}")
+    return bool(value)
+
+
+def check_choice(name, value, choices):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {sorted(choices)}, got {_short(value)}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def check_dtype(value):
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in DTYPES:
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {_short(value)}")
+    return dt
+
+
+def check_seed(name, value):
+    if value is None or isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be None, a non-negative integer or a numpy Generator, "
+                        f"got {_short(value)}")
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value}")
+    return int(value)
+
+
+def check_sizes(sizes):
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes must be a sequence of layer widths such as [64, 32, 10], "
+                        f"got {_short(sizes)}")
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least 2 layers (input and output), got {sizes}")
+    out = []
+    for i, s in enumerate(sizes):
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"sizes[{i}] must be a positive integer, got {_short(s)} in {sizes}")
+        if s < 1:
+            raise ValueError(f"sizes[{i}] must be a positive integer, got {s} in {sizes}")
+        out.append(int(s))
+    return out
+
+
+def _as_real_array(name, value, dtype):
+    if isinstance(value, np.ndarray):
+        arr = value
+    else:
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"{name} must be a numeric array, got {_short(value)} ({exc})") from None
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers (float or int), got an array of dtype "
+                        f"{arr.dtype}")
+    return arr
+
+
+def _check_finite(name, arr):
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{name} contains {int(bad.sum())} non-finite value(s) (NaN or Inf); "
+                             f"the first is {arr[idx]} at index {idx}. Remove or impute them.")
+
+
+def check_X(X, n_inputs, dtype, name="X", allow_1d=False):
+    """X as a C-contiguous (n, n_inputs) array of ``dtype``; returns (X, was_1d)."""
+    arr = _as_real_array(name, X, dtype)
+    was_1d = False
+    if arr.ndim == 1 and allow_1d:
+        was_1d = True
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2:
+        want = "(n_samples, n_inputs)" + (" or (n_inputs,)" if allow_1d else "")
+        raise ValueError(f"{name} must be 2-dimensional {want}, got shape {arr.shape}")
+    if arr.shape[1] != n_inputs:
+        raise ValueError(f"{name} has {arr.shape[1]} columns but the network's input layer "
+                         f"has sizes[0] = {n_inputs} units")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} has no rows (shape {arr.shape}); at least one example is needed")
+    _check_finite(name, arr)
+    return np.ascontiguousarray(arr, dtype=dtype), was_1d
+
+
+def check_Y(Y, n_rows, n_outputs, output, loss, dtype, name="Y"):
+    """Y as a C-contiguous (n, n_outputs) array of ``dtype`` within the loss's domain.
+
+    A 1-D integer Y is read as class indices for a softmax output (one-hot encoded here)
+    and as one column for a single-output network.
+    """
+    arr = _as_real_array(name, Y, dtype)
+    if arr.ndim == 1:
+        if output == "softmax" and n_outputs > 1:
+            if arr.dtype.kind not in "iu":
+                raise TypeError(f"{name} is 1-dimensional, so it is read as class indices for the "
+                                f"softmax output, and must then hold integers; got dtype "
+                                f"{arr.dtype}. Pass one-hot rows of shape (n, {n_outputs}) instead.")
+            if arr.shape[0] != n_rows:
+                raise ValueError(f"{name} has {arr.shape[0]} class indices but X has {n_rows} rows")
+            bad = (arr < 0) | (arr >= n_outputs)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(f"{name} holds class index {int(arr[i])} at row {i}; class "
+                                 f"indices must lie in 0 .. {n_outputs - 1} (the output has "
+                                 f"{n_outputs} units)")
+            onehot = np.zeros((n_rows, n_outputs), dtype=dtype)
+            onehot[np.arange(n_rows), arr] = 1.0
+            return onehot
+        if n_outputs == 1:
+            arr = arr.reshape(-1, 1)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional (n_samples, {n_outputs}), got shape "
+                         f"{arr.shape}")
+    if arr.shape[0] != n_rows:
+        raise ValueError(f"{name} has {arr.shape[0]} rows but X has {n_rows}; they must match")
+    if arr.shape[1] != n_outputs:
+        raise ValueError(f"{name} has {arr.shape[1]} columns but the network's output layer has "
+                         f"sizes[-1] = {n_outputs} units")
+    _check_finite(name, arr)
+    if loss == "cross_entropy":
+        lo, hi = arr.min(), arr.max()
+        if lo < 0 or hi > 1:
+            raise ValueError(f"{name} must lie in [0, 1] for cross_entropy with a {output} "
+                             f"output, got values from {lo} to {hi}. Use loss='mse' for other "
+                             f"targets.")
+        if output == "softmax":
+            sums = arr.sum(axis=1, dtype=np.float64)
+            bad = np.abs(sums - 1.0) > 1e-6 * n_outputs
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(f"{name} rows must each sum to 1 (probability distributions or "
+                                 f"one-hot) for cross_entropy with a softmax output; row {i} "
+                                 f"sums to {sums[i]}")
+    return np.ascontiguousarray(arr, dtype=dtype)

@@ -1,0 +1,241 @@
+"""The NumPy baseline: fastbp's algorithm written the way a textbook would.
+
+Same layout as the kernels (theta is the flat thetaVec; W^l and b^l are reshaped views),
+same initialisation (``fastbp.init``), same order of examples, same update rules; but
+every step is plain NumPy: ``np.dot`` for the forward pass, ``W.T @ delta`` for the
+recursive deltas, ``np.outer`` for the gradient, an in-place update per example. It shares
+no numerical code with the kernels, which makes it the test oracle (trajectories are
+compared after whole epochs) and the benchmark's reference.
+
+Per example (layers indexed from 0):
+    z^(l+1) = W^l a^l + b^l,  a^(l+1) = g(z^(l+1))
+    delta^L: a - y for cross-entropy with sigmoid/softmax; (a - y) * g'(z) for mse
+    delta^l = (W^l)^T delta^(l+1) * g'(z^l)
+    W^l -= lr * (outer(delta^(l+1), a^l) + l2 * W^l);  b^l -= lr * delta^(l+1)
+"""
+import time
+
+import numpy as np
+
+from . import _validation as v
+from . import init as _init
+from .layout import Layout
+
+LEAKY_SLOPE = 0.01
+ELU_ALPHA = 1.0
+
+
+def activation(name, z):
+    """g(z) for an activation name."""
+    if name == "sigmoid":
+        e = np.exp(-np.abs(z))  # never overflows
+        return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype)
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "relu":
+        return np.where(z > 0, z, 0.0).astype(z.dtype)
+    if name == "leaky_relu":
+        return np.where(z > 0, z, LEAKY_SLOPE * z).astype(z.dtype)
+    if name == "elu":
+        return np.where(z > 0, z, ELU_ALPHA * np.expm1(np.minimum(z, 0))).astype(z.dtype)
+    if name == "softplus":
+        return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+    if name == "softmax":
+        e = np.exp(z - z.max())
+        return e / e.sum()
+    if name == "identity":
+        return z.copy()
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def activation_derivative(name, z, a):
+    """g'(z) for an element-wise activation, given z and a = g(z)."""
+    if name == "sigmoid":
+        return a * (1 - a)
+    if name == "tanh":
+        return 1 - a * a
+    if name == "relu":
+        return (z > 0).astype(z.dtype)
+    if name == "leaky_relu":
+        return np.where(z > 0, 1.0, LEAKY_SLOPE).astype(z.dtype)
+    if name == "elu":
+        return np.where(z > 0, 1.0, ELU_ALPHA * np.exp(np.minimum(z, 0))).astype(z.dtype)
+    if name == "softplus":
+        return activation("sigmoid", z)
+    if name == "identity":
+        return np.ones_like(z)
+    raise ValueError(f"no element-wise derivative for {name!r}")
+
+
+def cost(layout, z, a, y):
+    """The example's cost, computed from z where that keeps it finite."""
+    out = layout.activations[-1]
+    if layout.loss == "cross_entropy":
+        if out == "softmax":
+            m = z.max()
+            lse = m + np.log(np.sum(np.exp(z - m)))
+            return float(np.sum(y * (lse - z)))
+        # binary cross-entropy of a sigmoid: softplus(z) - y z
+        return float(np.sum(np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - y * z))
+    return float(0.5 * np.sum((a - y) ** 2))
+
+
+def output_delta(layout, z, a, y):
+    """dC/dz of the output layer."""
+    out = layout.activations[-1]
+    if layout.loss == "cross_entropy":
+        return a - y
+    e = a - y
+    if out == "softmax":
+        return a * (e - np.dot(e, a))
+    return e * activation_derivative(out, z, a)
+
+
+def forward(theta, layout, x):
+    """Lists of z^l and a^l for l = 0 .. L-1 (z^0 is None, a^0 is x)."""
+    Ws, bs = layout.weights(theta), layout.biases(theta)
+    zs, acts = [None], [x]
+    for l in range(layout.n_weight_layers):
+        z = np.dot(Ws[l], acts[-1]) + bs[l]
+        zs.append(z)
+        acts.append(activation(layout.activations[l], z))
+    return zs, acts
+
+
+def backprop(theta, layout, x, y):
+    """(cost, nabla_W, nabla_b) of one example, as lists per weight layer."""
+    Ws = layout.weights(theta)
+    zs, acts = forward(theta, layout, x)
+    delta = output_delta(layout, zs[-1], acts[-1], y)
+    c = cost(layout, zs[-1], acts[-1], y)
+    nabla_W = [None] * layout.n_weight_layers
+    nabla_b = [None] * layout.n_weight_layers
+    for l in range(layout.n_weight_layers - 1, -1, -1):
+        nabla_W[l] = np.outer(delta, acts[l])
+        nabla_b[l] = delta
+        if l > 0:
+            delta = np.dot(Ws[l].T, delta) * activation_derivative(
+                layout.activations[l - 1], zs[l], acts[l])
+    return c, nabla_W, nabla_b
+
+
+def sgd_step(theta, layout, x, y, lr, l2=0.0):
+    """One per-example step in place; returns the cost before it."""
+    c, nabla_W, nabla_b = backprop(theta, layout, x, y)
+    for W, b, gW, gb in zip(layout.weights(theta), layout.biases(theta), nabla_W, nabla_b):
+        W -= lr * (gW + l2 * W)
+        b -= lr * gb
+    return c
+
+
+def batch_step(theta, layout, X, Y, lr, l2=0.0):
+    """One mini-batch step in place with the batch's mean gradient; returns the summed cost."""
+    m = X.shape[0]
+    sum_W = [np.zeros_like(W) for W in layout.weights(theta)]
+    sum_b = [np.zeros_like(b) for b in layout.biases(theta)]
+    total = 0.0
+    for x, y in zip(X, Y):
+        c, nabla_W, nabla_b = backprop(theta, layout, x, y)
+        total += c
+        for l in range(layout.n_weight_layers):
+            sum_W[l] += nabla_W[l]
+            sum_b[l] += nabla_b[l]
+    for W, b, gW, gb in zip(layout.weights(theta), layout.biases(theta), sum_W, sum_b):
+        W -= lr * (gW / m + l2 * W)
+        b -= lr * (gb / m)
+    return total
+
+
+def epoch(theta, layout, X, Y, order, lr, l2=0.0, batch_size=1):
+    """One pass over the rows ``order``; returns the summed cost (as ``kernels.epoch``)."""
+    total = 0.0
+    if batch_size == 1:
+        for i in order:
+            total += sgd_step(theta, layout, X[i], Y[i], lr, l2)
+        return total
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        total += batch_step(theta, layout, X[rows], Y[rows], lr, l2)
+    return total
+
+
+def loss(theta, layout, X, Y, l2=0.0):
+    """Mean cost plus (l2/2) * sum(W^2)."""
+    total = 0.0
+    for x, y in zip(X, Y):
+        zs, acts = forward(theta, layout, x)
+        total += cost(layout, zs[-1], acts[-1], y)
+    reg = sum(float(np.sum(W * W)) for W in layout.weights(theta))
+    return total / X.shape[0] + 0.5 * l2 * reg
+
+
+def gradient(theta, layout, X, Y, l2=0.0):
+    """Gradient of ``loss`` as a flat array in theta's layout."""
+    grad = np.zeros_like(theta)
+    gWs, gbs = layout.weights(grad), layout.biases(grad)
+    for x, y in zip(X, Y):
+        _, nabla_W, nabla_b = backprop(theta, layout, x, y)
+        for l in range(layout.n_weight_layers):
+            gWs[l] += nabla_W[l]
+            gbs[l] += nabla_b[l]
+    grad /= X.shape[0]
+    for gW, W in zip(gWs, layout.weights(theta)):
+        gW += l2 * W
+    return grad
+
+
+class BaselineNetwork:
+    """The baseline behind the same constructor and ``fit``/``predict`` as ``fastbp.Network``.
+
+    Same seed -> same initial theta and same shuffles as ``Network``, so the two can be
+    compared epoch by epoch or timed side by side. Inputs are validated the same way.
+    """
+
+    def __init__(self, sizes, hidden="sigmoid", output="sigmoid", loss=None,
+                 init="glorot_uniform", dtype="float64", seed=None):
+        # validate and lay out exactly as Network does, then drop the kernels' buffers
+        from .network import Network
+
+        ref = Network(sizes, hidden=hidden, output=output, loss=loss, init=init, dtype=dtype,
+                      seed=seed)
+        self.layout = Layout(ref.sizes, ref.hidden + (ref.output,), ref.loss_name)
+        self.output, self.loss_name, self.dtype = ref.output, ref.loss_name, ref.dtype
+        self.theta = ref.theta.copy()
+        self._rng = ref._rng
+
+    @property
+    def sizes(self):
+        return self.layout.sizes
+
+    def predict(self, X):
+        X, was_1d = v.check_X(X, self.sizes[0], self.dtype, allow_1d=True)
+        out = np.array([forward(self.theta, self.layout, x)[1][-1] for x in X])
+        return out[0] if was_1d else out
+
+    def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=None):
+        """Same semantics as ``Network.fit``; returns the per-epoch mean training loss."""
+        X, _ = v.check_X(X, self.sizes[0], self.dtype)
+        Y = v.check_Y(Y, X.shape[0], self.sizes[-1], self.output, self.loss_name, self.dtype)
+        rng = self._rng if seed is None else np.random.default_rng(seed)
+        lr, l2 = self.dtype.type(lr), self.dtype.type(l2)
+        history = []
+        for _ in range(epochs):
+            order = rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
+            total = epoch(self.theta, self.layout, X, Y, order, lr, l2, batch_size)
+            mean = total / X.shape[0]
+            if l2:
+                mean += 0.5 * float(l2) * sum(float(np.sum(W * W))
+                                              for W in self.layout.weights(self.theta))
+            history.append(mean)
+        return history
+
+
+def time_epoch(net, X, Y, lr=0.1, batch_size=1, seed=0):
+    """Seconds for one epoch of ``net.fit`` (a Network or a BaselineNetwork)."""
+    t0 = time.perf_counter()
+    net.fit(X, Y, epochs=1, lr=lr, batch_size=batch_size, seed=seed)
+    return time.perf_counter() - t0
+
+
+__all__ = ["activation", "activation_derivative", "cost", "output_delta", "forward", "backprop",
+           "sgd_step", "batch_step", "epoch", "loss", "gradient", "BaselineNetwork"]

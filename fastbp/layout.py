@@ -1,0 +1,130 @@
+"""Where every number lives: the flat parameter vector theta and the flat workspace.
+
+theta ("the unrolled thetaVec") holds, for each weight layer l = 0 .. L-2 in order, the
+weight matrix W^l (shape sizes[l+1] x sizes[l], row-major) followed by the bias vector b^l
+(sizes[l+1]). Indexing note: the math numbers layers from 1 (W^1 maps layer 1 to layer 2);
+the code numbers them from 0, so ``weights[0]`` is the math's W^1.
+
+The workspace holds, for each layer l = 0 .. L-1, the pre-activations z^l, activations a^l
+and deltas delta^l in three flat buffers sharing one offset table ``u_off`` (layer l occupies
+``u_off[l]:u_off[l+1]``; layer 0's slot of ``a`` holds a copy of the input). Its ``grad``
+buffer has theta's layout and accumulates mini-batch gradients.
+
+``Spec`` and ``Workspace`` are NamedTuples of arrays and scalars: the kernels take them
+directly, and so can a user's own ``@njit`` code.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from . import activations as act
+from . import losses
+
+
+class Spec(NamedTuple):
+    """The layout and the functions of a network, as kernels see it.
+
+    sizes: int64 (L,), units per layer, input first.
+    w_off, b_off: int64 (L-1,), where W^l and b^l start in theta.
+    u_off: int64 (L+1,), where layer l starts in the workspace's z / a / delta buffers.
+    act: int64 (L-1,), activation code of layers 1 .. L-1 (the last is the output's).
+    loss: int, the loss code.
+    """
+
+    sizes: np.ndarray
+    w_off: np.ndarray
+    b_off: np.ndarray
+    u_off: np.ndarray
+    act: np.ndarray
+    loss: int
+
+
+class Workspace(NamedTuple):
+    """Scratch buffers for one thread: z, a, delta (laid out by ``u_off``), grad (theta's layout)."""
+
+    z: np.ndarray
+    a: np.ndarray
+    delta: np.ndarray
+    grad: np.ndarray
+
+
+class Layout:
+    """Offset tables for a network of the given layer sizes, activations and loss.
+
+    Built from already validated arguments (``Network`` validates them).
+    """
+
+    def __init__(self, sizes, activations, loss):
+        self.sizes = tuple(int(s) for s in sizes)
+        self.activations = tuple(activations)  # one name per layer 1 .. L-1
+        self.loss = loss
+        n_layers = len(self.sizes)
+        w_off = np.empty(n_layers - 1, dtype=np.int64)
+        b_off = np.empty(n_layers - 1, dtype=np.int64)
+        pos = 0
+        for l in range(n_layers - 1):
+            w_off[l] = pos
+            pos += self.sizes[l + 1] * self.sizes[l]
+            b_off[l] = pos
+            pos += self.sizes[l + 1]
+        self.n_params = pos
+        self.w_off, self.b_off = w_off, b_off
+        self.u_off = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+        self.n_units = int(self.u_off[-1])
+        codes = [act.HIDDEN[a] for a in self.activations[:-1]]
+        codes.append(act.OUTPUT[self.activations[-1]])
+        self.act_codes = np.array(codes, dtype=np.int64)
+        self.loss_code = losses.CODES[loss]
+
+    @property
+    def n_weight_layers(self):
+        return len(self.sizes) - 1
+
+    def spec(self):
+        return Spec(self.sizes_array(), self.w_off, self.b_off, self.u_off, self.act_codes,
+                    self.loss_code)
+
+    def sizes_array(self):
+        return np.array(self.sizes, dtype=np.int64)
+
+    def weight_shape(self, l):
+        return (self.sizes[l + 1], self.sizes[l])
+
+    def weight_slice(self, l):
+        return slice(int(self.w_off[l]), int(self.w_off[l]) + self.sizes[l + 1] * self.sizes[l])
+
+    def bias_slice(self, l):
+        return slice(int(self.b_off[l]), int(self.b_off[l]) + self.sizes[l + 1])
+
+    def weights(self, theta):
+        """Views W^l (s_(l+1) x s_l) into theta, one per weight layer."""
+        return [theta[self.weight_slice(l)].reshape(self.weight_shape(l))
+                for l in range(self.n_weight_layers)]
+
+    def biases(self, theta):
+        """Views b^l into theta, one per weight layer."""
+        return [theta[self.bias_slice(l)] for l in range(self.n_weight_layers)]
+
+    def weight_mask(self):
+        """Boolean mask over theta: True where the entry is a weight (L2 applies), False for biases."""
+        mask = np.zeros(self.n_params, dtype=bool)
+        for l in range(self.n_weight_layers):
+            mask[self.weight_slice(l)] = True
+        return mask
+
+    def unroll(self, weights, biases, dtype=np.float64):
+        """Concatenate per-layer W^l and b^l into a new flat theta (the thetaVec)."""
+        theta = np.empty(self.n_params, dtype=dtype)
+        for l in range(self.n_weight_layers):
+            theta[self.weight_slice(l)] = np.asarray(weights[l]).reshape(-1)
+            theta[self.bias_slice(l)] = np.asarray(biases[l]).reshape(-1)
+        return theta
+
+    def workspace(self, dtype):
+        """A fresh workspace (zeros) for one thread of this layout."""
+        return Workspace(
+            np.zeros(self.n_units, dtype=dtype),
+            np.zeros(self.n_units, dtype=dtype),
+            np.zeros(self.n_units, dtype=dtype),
+            np.zeros(self.n_params, dtype=dtype),
+        )

@@ -1,0 +1,288 @@
+"""``Network``: the Python face of the engine.
+
+It validates and converts every input, owns theta (one flat array; ``weights`` and
+``biases`` are views into it) and one workspace, and runs the outer loop of training:
+the order of the rows each epoch, timing, the history and the divergence check. The
+per-example work happens in ``fastbp.kernels``, one kernel call per epoch.
+"""
+import time
+
+import numpy as np
+
+from . import _validation as v
+from . import activations as act
+from . import init as _init
+from . import kernels
+from . import losses
+from .layout import Layout
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss or parameters; theta was restored.
+
+    Attributes: ``epoch`` (1-based) where it happened and ``history`` up to the last good epoch.
+    """
+
+    def __init__(self, message, epoch, history):
+        super().__init__(message)
+        self.epoch = epoch
+        self.history = history
+
+
+class History:
+    """What ``fit`` measured, one entry per completed epoch.
+
+    loss: mean training cost of the epoch's examples, each measured just before its own
+    update (as scikit-learn's ``loss_curve_``), plus (l2/2) * sum(W^2) at the epoch's end.
+    seconds: wall time of the epoch's kernel calls; samples_per_second: rows / seconds.
+    """
+
+    KEYS = ("loss", "seconds", "samples_per_second")
+
+    def __init__(self):
+        self.loss = []
+        self.seconds = []
+        self.samples_per_second = []
+
+    def __len__(self):
+        return len(self.loss)
+
+    def __getitem__(self, key):
+        if key not in self.KEYS:
+            raise KeyError(f"history has no {key!r}; it records {self.KEYS}")
+        return getattr(self, key)
+
+    def as_dict(self):
+        return {k: list(getattr(self, k)) for k in self.KEYS}
+
+    def __repr__(self):
+        last = f", last loss {self.loss[-1]:.6g}" if self.loss else ""
+        return f"History({len(self)} epochs{last})"
+
+
+class Network:
+    """A fully-connected feed-forward network trained by per-example SGD.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, input first, output last (at least 2 layers).
+    hidden : str or sequence of str
+        Hidden activation, one name or one per hidden layer: sigmoid, tanh, relu,
+        leaky_relu (slope 0.01), elu (alpha 1), softplus, identity.
+    output : str
+        Output activation: sigmoid, softmax, identity, tanh.
+    loss : str or None
+        ``mse`` (0.5 * sum_k (a_k - y_k)^2) or ``cross_entropy`` (binary per unit for a
+        sigmoid output, categorical for softmax). None picks cross_entropy for
+        sigmoid/softmax outputs and mse for identity/tanh.
+    init : str
+        glorot_uniform, he_uniform, normal (N(0, 0.01^2)) or zeros; biases start at 0.
+    dtype : 'float64' or 'float32'
+    seed : int, numpy Generator or None
+        Seeds the initial weights and, unless ``fit`` gets its own seed, the shuffles.
+    """
+
+    def __init__(self, sizes, hidden="sigmoid", output="sigmoid", loss=None,
+                 init="glorot_uniform", dtype="float64", seed=None):
+        sizes = v.check_sizes(sizes)
+        n_hidden = len(sizes) - 2
+        if isinstance(hidden, str):
+            v.check_choice("hidden", hidden, act.HIDDEN)
+            hidden = [hidden] * n_hidden
+        else:
+            if not hasattr(hidden, "__len__"):
+                raise TypeError(f"hidden must be an activation name or a sequence of names, "
+                                f"got {hidden!r}")
+            hidden = list(hidden)
+            if len(hidden) != n_hidden:
+                raise ValueError(f"hidden lists {len(hidden)} activations but sizes {sizes} has "
+                                 f"{n_hidden} hidden layer(s); give one name or one per layer")
+            for i, h in enumerate(hidden):
+                v.check_choice(f"hidden[{i}]", h, act.HIDDEN)
+        v.check_choice("output", output, act.OUTPUT)
+        if loss is None:
+            loss = losses.DEFAULT_LOSS[output]
+        v.check_choice("loss", loss, losses.CODES)
+        if loss == "cross_entropy" and output not in losses.CROSS_ENTROPY_OUTPUTS:
+            raise ValueError(f"loss='cross_entropy' needs a sigmoid or softmax output, got "
+                             f"output={output!r}; use loss='mse' for an {output} output")
+        if output == "softmax" and sizes[-1] < 2:
+            raise ValueError(f"a softmax output needs at least 2 units, got sizes[-1] = "
+                             f"{sizes[-1]}; use output='sigmoid' for one unit")
+        v.check_choice("init", init, _init.INITS)
+        dtype = v.check_dtype(dtype)
+        seed = v.check_seed("seed", seed)
+
+        self.hidden = tuple(hidden)
+        self.output = output
+        self.loss_name = loss
+        self.init = init
+        self.dtype = dtype
+        self.layout = Layout(sizes, self.hidden + (output,), loss)
+        self._theta = np.zeros(self.layout.n_params, dtype=dtype)
+        self.weights = self.layout.weights(self._theta)
+        self.biases = self.layout.biases(self._theta)
+        self.spec = self.layout.spec()
+        self._ws = self.layout.workspace(dtype)
+        self._rng = np.random.default_rng(seed)
+        _init.initialize(self._theta, self.layout, init, self._rng)
+        self.history_ = None
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def sizes(self):
+        return self.layout.sizes
+
+    @property
+    def n_params(self):
+        return self.layout.n_params
+
+    @property
+    def theta(self):
+        """The whole parameter vector (thetaVec): 1-D, contiguous; weights/biases are views of it."""
+        return self._theta
+
+    @theta.setter
+    def theta(self, value):
+        self._theta[:] = self._check_theta(value, "theta")
+
+    def _check_theta(self, value, name):
+        arr = v._as_real_array(name, value, self.dtype)
+        if arr.shape != (self.n_params,):
+            raise ValueError(f"{name} must have shape ({self.n_params},) for sizes "
+                             f"{list(self.sizes)}, got {arr.shape}")
+        v._check_finite(name, arr)
+        return np.ascontiguousarray(arr, dtype=self.dtype)
+
+    def workspace(self):
+        """A fresh workspace (flat z / a / delta / grad buffers) for calling the kernels yourself."""
+        return self.layout.workspace(self.dtype)
+
+    def copy(self):
+        """An independent network with the same architecture and a copy of theta."""
+        new = Network.__new__(Network)
+        new.__dict__.update(self.__dict__)
+        new._theta = self._theta.copy()
+        new.weights = new.layout.weights(new._theta)
+        new.biases = new.layout.biases(new._theta)
+        new._ws = new.layout.workspace(self.dtype)
+        new._rng = np.random.default_rng(self._rng.integers(2**63))
+        return new
+
+    def __repr__(self):
+        hidden = self.hidden[0] if len(set(self.hidden)) == 1 else list(self.hidden)
+        return (f"Network({list(self.sizes)}, hidden={hidden!r}, output={self.output!r}, "
+                f"loss={self.loss_name!r}, dtype={self.dtype.name!r}, n_params={self.n_params})")
+
+    # ------------------------------------------------------------------ data
+    def _scalar(self, x):
+        return self.dtype.type(x)
+
+    def _xy(self, X, Y):
+        X, _ = v.check_X(X, self.sizes[0], self.dtype)
+        Y = v.check_Y(Y, X.shape[0], self.sizes[-1], self.output, self.loss_name, self.dtype)
+        return X, Y
+
+    # ------------------------------------------------------------------ evaluation
+    def predict(self, X):
+        """Output activations a^L for the rows of X (a 1-D x gives a 1-D output)."""
+        X, was_1d = v.check_X(X, self.sizes[0], self.dtype, allow_1d=True)
+        out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
+        kernels.predict(self._theta, self.spec, self._ws, X, out)
+        return out[0] if was_1d else out
+
+    def loss(self, X, Y, l2=0.0):
+        """Mean cost over the rows of (X, Y) plus (l2/2) * sum(W^2) over weights (not biases)."""
+        l2 = v.check_real("l2", l2, minimum=0.0)
+        X, Y = self._xy(X, Y)
+        return float(kernels.loss(self._theta, self.spec, self._ws, X, Y, self._scalar(l2)))
+
+    def gradient(self, X, Y, l2=0.0):
+        """Gradient of ``loss(X, Y, l2)`` with respect to theta, a new array in theta's layout."""
+        l2 = v.check_real("l2", l2, minimum=0.0)
+        X, Y = self._xy(X, Y)
+        grad = np.empty_like(self._theta)
+        kernels.loss_and_gradient(self._theta, self.spec, self._ws, X, Y, self._scalar(l2), grad)
+        return grad
+
+    def cost_and_grad(self, theta, X, Y, l2=0.0):
+        """(J, grad) at the given theta, leaving the network's own theta untouched.
+
+        For ``scipy.optimize.minimize(lambda t: net.cost_and_grad(t, X, Y), net.theta,
+        jac=True)``; grad is a new float64 array.
+        """
+        theta = self._check_theta(theta, "theta").copy()
+        l2 = v.check_real("l2", l2, minimum=0.0)
+        X, Y = self._xy(X, Y)
+        grad = np.empty_like(theta)
+        J = kernels.loss_and_gradient(theta, self.spec, self._ws, X, Y, self._scalar(l2), grad)
+        return float(J), grad.astype(np.float64)
+
+    # ------------------------------------------------------------------ training
+    def _run_epoch(self, X, Y, order, lr, l2, batch_size, epoch, history, epochs):
+        """One kernel pass with the divergence check; returns (mean loss, seconds)."""
+        backup = self._theta.copy()
+        t0 = time.perf_counter()
+        total = kernels.epoch(self._theta, self.spec, self._ws, X, Y, order,
+                              self._scalar(lr), self._scalar(l2), batch_size)
+        seconds = time.perf_counter() - t0
+        mean = total / order.shape[0]
+        if l2:
+            mean += 0.5 * l2 * float(kernels._l2_term(self._theta, self.spec))
+        if not (np.isfinite(mean) and np.isfinite(self._theta).all()):
+            self._theta[:] = backup
+            what = "the training loss" if not np.isfinite(mean) else "the parameters"
+            raise DivergenceError(
+                f"training diverged at epoch {epoch} of {epochs}: {what} became non-finite "
+                f"(loss {mean}). theta was restored to its state before that epoch. Try a "
+                f"smaller lr (got {lr}), scaling the inputs (standardise X to zero mean and unit "
+                f"variance), or a larger l2.", epoch, history)
+        return mean, seconds
+
+    def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=None):
+        """Train by SGD for ``epochs`` passes over (X, Y); returns a ``History``.
+
+        batch_size 1 is per-example SGD; b > 1 updates with the mean gradient of b examples
+        (the last batch of an epoch may be smaller). Each step adds l2 * W to the weights'
+        gradient. With ``shuffle`` the rows are visited in a new random order every epoch,
+        drawn from ``seed`` (or from the network's own generator when seed is None).
+        Raises ``DivergenceError`` (theta restored to the last finite state) if the loss or
+        the parameters become non-finite.
+        """
+        epochs = v.check_int("epochs", epochs)
+        lr = v.check_real("lr", lr, minimum=0.0, strict=True)
+        batch_size = v.check_int("batch_size", batch_size)
+        l2 = v.check_real("l2", l2, minimum=0.0)
+        shuffle = v.check_bool("shuffle", shuffle)
+        seed = v.check_seed("seed", seed)
+        X, Y = self._xy(X, Y)
+        rng = self._rng if seed is None else np.random.default_rng(seed)
+        n = X.shape[0]
+        history = History()
+        for e in range(1, epochs + 1):
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            mean, seconds = self._run_epoch(X, Y, order, lr, l2, batch_size, e, history, epochs)
+            history.loss.append(float(mean))
+            history.seconds.append(seconds)
+            history.samples_per_second.append(n / seconds if seconds > 0 else float("inf"))
+        self.history_ = history
+        return history
+
+    def partial_fit(self, X, Y, lr=0.1, batch_size=1, l2=0.0):
+        """One pass over (X, Y) in the given row order (online learning); returns its mean loss.
+
+        X may be a single example (1-D), with Y its target row or class index.
+        """
+        lr = v.check_real("lr", lr, minimum=0.0, strict=True)
+        batch_size = v.check_int("batch_size", batch_size)
+        l2 = v.check_real("l2", l2, minimum=0.0)
+        if np.ndim(X) == 1:
+            # one example: x of shape (n_inputs,) with y of shape (n_outputs,) or a class index
+            X = np.asarray(X)[None, :]
+            Y = np.asarray(Y)
+            Y = Y[None] if Y.ndim <= 1 else Y
+        X, Y = self._xy(X, Y)
+        order = np.arange(X.shape[0])
+        mean, _ = self._run_epoch(X, Y, order, lr, l2, batch_size, 1, History(), 1)
+        return float(mean)
