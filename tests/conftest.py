@@ -1,0 +1,30 @@
+import itertools
+
+import numpy as np
+import pytest
+
+HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "identity"]
+OUTPUT_LOSS = [("sigmoid", "cross_entropy"), ("sigmoid", "mse"), ("softmax", "cross_entropy"),
+               ("softmax", "mse"), ("identity", "mse"), ("tanh", "mse")]
+COMBOS = [(h, o, l) for h, (o, l) in itertools.product(HIDDEN, OUTPUT_LOSS)]
+KINKED = {"relu", "leaky_relu", "elu"}  # non-smooth (or non-C2) at z = 0
+
+
+def make_data(output, n=20, n_in=4, n_out=3, seed=0, dtype=np.float64):
+    """Seeded inputs and targets inside the domain of the output's loss."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_in))
+    if output == "softmax":
+        Y = np.eye(n_out)[rng.integers(0, n_out, n)]
+    elif output == "sigmoid":
+        Y = rng.random((n, n_out))
+    elif output == "tanh":
+        Y = rng.uniform(-0.9, 0.9, (n, n_out))
+    else:
+        Y = rng.normal(size=(n, n_out))
+    return X.astype(dtype), Y.astype(dtype)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)

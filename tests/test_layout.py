@@ -1,0 +1,78 @@
+"""theta is one flat array; weights and biases are views into it; the offsets tile it exactly."""
+import numpy as np
+import pytest
+
+import fastbp
+from fastbp import kernels
+
+
+@pytest.mark.parametrize("sizes", [[2, 1], [3, 2, 1], [64, 32, 10], [5, 7, 6, 4, 3]])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_views_share_memory_and_sizes_sum_to_theta(sizes, dtype):
+    net = fastbp.Network(sizes, output="sigmoid", dtype=dtype, seed=0)
+    theta = net.theta
+    assert theta.ndim == 1 and theta.flags.c_contiguous and theta.dtype == np.dtype(dtype)
+    expected = sum(sizes[l + 1] * sizes[l] + sizes[l + 1] for l in range(len(sizes) - 1))
+    assert net.n_params == len(theta) == expected
+    covered = np.zeros(len(theta), dtype=int)
+    for l, (W, b) in enumerate(zip(net.weights, net.biases)):
+        assert W.shape == (sizes[l + 1], sizes[l]) and b.shape == (sizes[l + 1],)
+        assert np.shares_memory(W, theta) and np.shares_memory(b, theta)
+        assert W.base is theta or W.base.base is theta
+        covered[net.layout.weight_slice(l)] += 1
+        covered[net.layout.bias_slice(l)] += 1
+    # every entry of theta belongs to exactly one W or b: no gaps, no overlaps
+    assert np.all(covered == 1)
+    # writing through a view writes theta, and the other way round
+    net.weights[-1][-1, -1] = 7.0
+    assert theta[net.layout.weight_slice(len(sizes) - 2).stop - 1] == 7.0
+    theta[net.layout.bias_slice(0).start] = -3.0
+    assert net.biases[0][0] == -3.0
+
+
+def test_row_major_order_and_unroll_roundtrip():
+    net = fastbp.Network([3, 2, 2], seed=0)
+    W0 = net.weights[0]
+    assert net.theta[0:3].tolist() == W0[0].tolist()  # row j of W^1 is contiguous
+    assert net.theta[3:6].tolist() == W0[1].tolist()
+    rebuilt = net.layout.unroll(net.weights, net.biases)
+    np.testing.assert_array_equal(rebuilt, net.theta)
+
+
+def test_forward_uses_every_parameter_exactly_once():
+    # genann's check: perturbing any single parameter changes the output, and the output is
+    # linear in each output-layer parameter (each is read once per forward pass)
+    net = fastbp.Network([3, 4, 2], hidden="tanh", output="identity", seed=1)
+    x = np.array([0.3, -0.2, 0.9])
+    base = net.predict(x).copy()
+    for i in range(net.n_params):
+        old = net.theta[i]
+        net.theta[i] = old + 0.5
+        assert not np.allclose(net.predict(x), base), f"parameter {i} is not used"
+        net.theta[i] = old
+
+
+def test_workspace_and_spec_offsets():
+    net = fastbp.Network([5, 3, 2], seed=0)
+    ws = net.workspace()
+    assert isinstance(ws, fastbp.Workspace) and isinstance(net.spec, fastbp.Spec)
+    assert ws.a.shape == ws.z.shape == ws.delta.shape == (10,)
+    assert ws.grad.shape == net.theta.shape
+    assert net.spec.u_off.tolist() == [0, 5, 8, 10]
+    out = kernels.forward(net.theta, net.spec, ws, np.ones(5))
+    assert np.shares_memory(out, ws.a) and out.shape == (2,)
+
+
+def test_theta_setter_copies_into_the_same_array():
+    net = fastbp.Network([2, 3, 1], seed=0)
+    theta = net.theta
+    net.theta = np.arange(net.n_params, dtype=float)
+    assert net.theta is theta and net.weights[0][0, 1] == 1.0
+    with pytest.raises(ValueError, match=r"theta must have shape \(13,\)"):
+        net.theta = np.zeros(5)
+
+
+def test_repr_shows_the_architecture():
+    net = fastbp.Network([64, 32, 10], hidden="sigmoid", output="softmax", seed=0)
+    assert repr(net) == ("Network([64, 32, 10], hidden='sigmoid', output='softmax', "
+                         "loss='cross_entropy', dtype='float64', n_params=2410)")

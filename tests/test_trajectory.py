@@ -1,0 +1,106 @@
+"""fastbp's kernels against the NumPy baseline, whole epochs at a time.
+
+Both start from the same theta and visit the rows in the same order; after the epoch every
+parameter must agree. The baseline shares no numerical code with the kernels.
+"""
+import numpy as np
+import pytest
+
+import fastbp
+from fastbp import baseline as B
+
+from conftest import COMBOS, make_data
+
+SIZES = [4, 5, 3, 3]
+MODES = [(1, 0.0), (1, 0.01), (4, 0.0), (4, 0.01), (7, 0.01)]  # (batch_size, l2); 7 leaves a short last batch
+
+
+def run_both(hidden, output, loss, dtype, batch_size, l2, epochs=1, seed=0):
+    X, Y = make_data(output, n=20, seed=seed, dtype=dtype)
+    net = fastbp.Network(SIZES, hidden=hidden, output=output, loss=loss, dtype=dtype, seed=seed)
+    ref = B.BaselineNetwork(SIZES, hidden=hidden, output=output, loss=loss, dtype=dtype, seed=seed)
+    np.testing.assert_array_equal(net.theta, ref.theta)
+    theta0 = net.theta.copy()
+    h_fast = net.fit(X, Y, epochs=epochs, lr=0.1, batch_size=batch_size, l2=l2, seed=seed + 1)
+    h_base = ref.fit(X, Y, epochs=epochs, lr=0.1, batch_size=batch_size, l2=l2, seed=seed + 1)
+    moved = np.abs(net.theta - theta0).max()
+    assert moved > 1e-3, "training did not move the parameters; the comparison would be empty"
+    return net, ref, h_fast, h_base
+
+
+@pytest.mark.parametrize("batch_size,l2", MODES)
+@pytest.mark.parametrize("hidden,output,loss", COMBOS)
+def test_float64_trajectory_matches_baseline(hidden, output, loss, batch_size, l2):
+    net, ref, h_fast, h_base = run_both(hidden, output, loss, np.float64, batch_size, l2)
+    assert np.abs(net.theta - ref.theta).max() <= 1e-12
+    np.testing.assert_allclose(h_fast.loss, h_base, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("hidden,output,loss", COMBOS[::5] + COMBOS[2::6])
+def test_float64_trajectory_over_many_epochs(hidden, output, loss):
+    # 30 epochs = 600 steps: differences of rounding must not grow into a different path
+    net, ref, _, _ = run_both(hidden, output, loss, np.float64, 1, 0.001, epochs=30)
+    assert np.abs(net.theta - ref.theta).max() <= 1e-12
+
+
+# float32: both implementations round every operation to float32 (unit roundoff
+# u = 6.0e-8) but in a different order (SIMD reassociation, fused multiply-add, NumPy's
+# pairwise sums). One epoch here is 20 steps of ~5 dependent roundings per parameter on
+# values of order 1, so independent roundoffs accumulate to about sqrt(20 * 5) * u * |theta|
+# ~ 1e-6, and the sigmoid/softmax derivatives can amplify them by a small factor: 2e-5
+# absolute on parameters of size <= 2 is that bound with a safety factor of ~10, still three
+# orders of magnitude below the size of one update (lr * grad ~ 1e-2).
+F32_ATOL = 2e-5
+
+
+@pytest.mark.parametrize("batch_size,l2", MODES[:4])
+@pytest.mark.parametrize("hidden,output,loss", COMBOS)
+def test_float32_trajectory_matches_baseline(hidden, output, loss, batch_size, l2):
+    net, ref, _, _ = run_both(hidden, output, loss, np.float32, batch_size, l2)
+    assert net.theta.dtype == np.float32 and ref.theta.dtype == np.float32
+    assert np.abs(net.theta.astype(np.float64) - ref.theta).max() <= F32_ATOL
+
+
+def test_float32_and_float64_follow_the_same_path():
+    n64, _, _, _ = run_both("tanh", "softmax", "cross_entropy", np.float64, 1, 0.0)
+    n32, _, _, _ = run_both("tanh", "softmax", "cross_entropy", np.float32, 1, 0.0)
+    assert np.abs(n64.theta - n32.theta).max() <= 1e-4
+
+
+@pytest.mark.parametrize("hidden,output,loss", COMBOS[::4])
+def test_partial_fit_matches_baseline_in_given_order(hidden, output, loss):
+    X, Y = make_data(output, n=15)
+    net = fastbp.Network(SIZES, hidden=hidden, output=output, loss=loss, seed=3)
+    theta = net.theta.copy()
+    mean = net.partial_fit(X, Y, lr=0.05, l2=0.001)
+    total = B.epoch(theta, net.layout, X, Y, np.arange(15), 0.05, 0.001, 1)
+    assert np.abs(net.theta - theta).max() <= 1e-12
+    reg = 0.5 * 0.001 * sum(float(np.sum(W * W)) for W in net.layout.weights(theta))
+    assert mean == pytest.approx(total / 15 + reg, rel=1e-12)
+
+
+@pytest.mark.parametrize("hidden,output,loss", COMBOS)
+def test_loss_gradient_and_predict_match_baseline(hidden, output, loss):
+    X, Y = make_data(output, n=12)
+    net = fastbp.Network(SIZES, hidden=hidden, output=output, loss=loss, seed=5)
+    for l2 in (0.0, 0.3):
+        assert net.loss(X, Y, l2) == pytest.approx(B.loss(net.theta, net.layout, X, Y, l2),
+                                                   rel=1e-13, abs=1e-15)
+        np.testing.assert_allclose(net.gradient(X, Y, l2),
+                                   B.gradient(net.theta, net.layout, X, Y, l2),
+                                   rtol=1e-12, atol=1e-15)
+    expected = np.array([B.forward(net.theta, net.layout, x)[1][-1] for x in X])
+    np.testing.assert_allclose(net.predict(X), expected, rtol=1e-13, atol=1e-15)
+
+
+def test_medium_network_trajectory():
+    # a wider net with a realistic input width, to exercise SIMD paths and remainders
+    rng = np.random.default_rng(7)
+    X = rng.random((50, 37))
+    y = rng.integers(0, 10, 50)
+    net = fastbp.Network([37, 29, 13, 10], hidden=["relu", "tanh"], output="softmax", seed=1)
+    ref = B.BaselineNetwork([37, 29, 13, 10], hidden=["relu", "tanh"], output="softmax", seed=1)
+    for bs in (1, 8):
+        net.fit(X, y, epochs=2, lr=0.05, batch_size=bs, l2=1e-3, seed=bs)
+        ref.fit(X, y, epochs=2, lr=0.05, batch_size=bs, l2=1e-3, seed=bs)
+        assert np.abs(net.theta - ref.theta).max() <= 1e-12
