@@ -72,9 +72,8 @@ def layer_forward(theta, spec, ws, l):
     a_out = ws.a[u[l + 1]:u[l + 2]]
     for j in range(n_out):
         row = W[j * n_in:(j + 1) * n_in]
-        # start from the first product so the accumulator has theta's dtype
-        s = row[0] * a_in[0]
-        for k in range(1, n_in):
+        s = cast_like(row, 0.0)  # accumulate in theta's dtype
+        for k in range(n_in):
             s += row[k] * a_in[k]
         z_out[j] = s + b[j]
     act.activate(spec.act[l], z_out, a_out)
