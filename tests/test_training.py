@@ -148,6 +148,21 @@ def test_copy_is_independent():
     assert not np.shares_memory(other.theta, net.theta)
 
 
+def test_cost_and_grad_drives_plain_gradient_descent():
+    X, y = make_prototypes(n_samples=60, n_features=6, n_classes=3, seed=5)
+    net = fastbp.Network([6, 4, 3], output="softmax", seed=0)
+    theta = net.theta.copy()
+    J0, _ = net.cost_and_grad(theta, X, y)
+    for _ in range(50):
+        J, g = net.cost_and_grad(theta, X, y, 0.01)
+        assert g.dtype == np.float64 and g.shape == theta.shape
+        theta -= 0.5 * g
+    assert net.cost_and_grad(theta, X, y)[0] < 0.8 * J0
+    # the same full-batch descent through fit with one batch of all rows
+    net.fit(X, y, epochs=50, lr=0.5, batch_size=60, l2=0.01, shuffle=False)
+    np.testing.assert_allclose(net.theta, theta, rtol=1e-10, atol=1e-12)
+
+
 def test_cost_and_grad_for_scipy_minimize():
     optimize = pytest.importorskip("scipy.optimize")
     X, y = make_prototypes(n_samples=120, n_features=8, n_classes=3, seed=4)
