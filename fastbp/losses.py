@@ -45,14 +45,14 @@ def output_delta(loss, out, z, a, y, d):
     cost = 0.0
     if loss == CROSS_ENTROPY:
         if out == SOFTMAX_CODE:
-            # -sum_k y_k log a_k = sum_k y_k * (logsumexp(z) - z_k)
-            m = z[0]
+            # -sum_k y_k log a_k = sum_k y_k * (logsumexp(z) - z_k). The softmax already
+            # holds logsumexp: for the largest z_m, a_m = 1 / sum_k exp(z_k - z_m) >= 1/n
+            # never underflows, so logsumexp(z) = z_m - log(a_m) costs one log, not n exps.
+            im = 0
             for k in range(1, n):
-                m = max(m, z[k])
-            s = 0.0
-            for k in range(n):
-                s += math.exp(z[k] - m)
-            lse = m + math.log(s)
+                if z[k] > z[im]:
+                    im = k
+            lse = z[im] - math.log(a[im])
             for k in range(n):
                 cost += y[k] * (lse - z[k])
                 d[k] = a[k] - y[k]
