@@ -1,8 +1,10 @@
 """Activation functions: names at the API edge, integer codes inside the kernels.
 
-Each kernel helper branches on the code once and then runs a plain loop, so the branch
-never sits inside an inner loop. ``g'(z)`` is computed from whichever of z or a = g(z) is
-exact and cheap: sigmoid and tanh from a, the rectifier family from z.
+Each kernel helper works on one layer's units inside the flat workspace buffers
+(``z[o:o + n]``, ``a[o:o + n]``), branches on the code once, then runs a plain loop, so the
+branch never sits inside an inner loop. Offsets and counts are unsigned (see
+``fastbp.kernels``). ``g'(z)`` is computed from whichever of z or a = g(z) is exact and
+cheap: sigmoid and tanh from a, the rectifier family from z.
 """
 import math
 
@@ -39,7 +41,7 @@ NAMES = {code: name for name, code in {**HIDDEN, **OUTPUT}.items()}
 
 
 @jit
-def _sigmoid(z):
+def sigmoid(z):
     # Two branches so that exp never overflows: exp(-z) for z >= 0, exp(z) otherwise.
     if z >= 0.0:
         return 1.0 / (1.0 + math.exp(-z))
@@ -48,66 +50,72 @@ def _sigmoid(z):
 
 
 @jit
-def activate(code, z, a):
-    """a[k] = g(z[k]) for the activation ``code``; z and a are 1-D of equal length."""
-    n = z.shape[0]
+def activate(code, z, a, o, n):
+    """a[o + k] = g(z[o + k]) for k < n, for the activation ``code``."""
     if code == SIGMOID:
         for k in range(n):
-            a[k] = _sigmoid(z[k])
+            a[o + k] = sigmoid(z[o + k])
     elif code == TANH:
         for k in range(n):
-            a[k] = math.tanh(z[k])
+            a[o + k] = math.tanh(z[o + k])
     elif code == RELU:
         for k in range(n):
-            a[k] = z[k] if z[k] > 0.0 else 0.0
+            zk = z[o + k]
+            a[o + k] = zk if zk > 0.0 else 0.0
     elif code == LEAKY_RELU:
         for k in range(n):
-            a[k] = z[k] if z[k] > 0.0 else LEAKY_SLOPE * z[k]
+            zk = z[o + k]
+            a[o + k] = zk if zk > 0.0 else LEAKY_SLOPE * zk
     elif code == ELU:
         for k in range(n):
-            a[k] = z[k] if z[k] > 0.0 else ELU_ALPHA * math.expm1(z[k])
+            zk = z[o + k]
+            a[o + k] = zk if zk > 0.0 else ELU_ALPHA * math.expm1(zk)
     elif code == SOFTPLUS:
         # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large |z|.
         for k in range(n):
-            a[k] = max(z[k], 0.0) + math.log1p(math.exp(-abs(z[k])))
+            zk = z[o + k]
+            a[o + k] = max(zk, 0.0) + math.log1p(math.exp(-abs(zk)))
     elif code == SOFTMAX:
-        m = z[0]
-        for k in range(1, n):
-            m = max(m, z[k])
+        m = z[o]
+        for k in range(n):
+            m = max(m, z[o + k])
         s = 0.0
         for k in range(n):
-            a[k] = math.exp(z[k] - m)
-            s += a[k]
+            e = math.exp(z[o + k] - m)
+            a[o + k] = e
+            s += e
         for k in range(n):
-            a[k] = a[k] / s
+            a[o + k] = a[o + k] / s
     else:  # IDENTITY
         for k in range(n):
-            a[k] = z[k]
+            a[o + k] = z[o + k]
 
 
 @jit
-def mul_derivative(code, z, a, d):
-    """d[k] *= g'(z[k]) for an element-wise activation (not softmax)."""
-    n = z.shape[0]
+def mul_derivative(code, z, a, d, o, n):
+    """d[o + k] *= g'(z[o + k]) for k < n, for an element-wise activation (not softmax)."""
     if code == SIGMOID:
         for k in range(n):
-            d[k] *= a[k] * (1.0 - a[k])
+            ak = a[o + k]
+            d[o + k] *= ak * (1.0 - ak)
     elif code == TANH:
         for k in range(n):
-            d[k] *= 1.0 - a[k] * a[k]
+            ak = a[o + k]
+            d[o + k] *= 1.0 - ak * ak
     elif code == RELU:
         for k in range(n):
-            if not z[k] > 0.0:
-                d[k] = 0.0
+            if not z[o + k] > 0.0:
+                d[o + k] = 0.0
     elif code == LEAKY_RELU:
         for k in range(n):
-            if not z[k] > 0.0:
-                d[k] *= LEAKY_SLOPE
+            if not z[o + k] > 0.0:
+                d[o + k] *= LEAKY_SLOPE
     elif code == ELU:
         for k in range(n):
-            if not z[k] > 0.0:
-                d[k] *= ELU_ALPHA * math.exp(z[k])
+            zk = z[o + k]
+            if not zk > 0.0:
+                d[o + k] *= ELU_ALPHA * math.exp(zk)
     elif code == SOFTPLUS:
         for k in range(n):
-            d[k] *= _sigmoid(z[k])
+            d[o + k] *= sigmoid(z[o + k])
     # IDENTITY: g' = 1

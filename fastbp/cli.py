@@ -2,11 +2,23 @@
 
 ``fastbp demo`` trains a network on a built-in synthetic data set and reports per-epoch
 loss, test accuracy, and the samples/second of fastbp and of the NumPy baseline on the
-same data.
+same data. ``fastbp bench`` times fastbp, the NumPy baseline, JAX and PyTorch (when
+installed) side by side, single-threaded.
 """
 import argparse
+import os
+import subprocess
 import sys
 import time
+
+#: environment that keeps BLAS, OpenMP and XLA to one thread, for single-core comparisons
+SINGLE_THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+}
 
 import numpy as np
 
@@ -72,9 +84,22 @@ def demo(args, out=sys.stdout):
     return 0
 
 
+def bench(argv):
+    """Run ``fastbp.bench`` in a child process whose BLAS/XLA pools have one thread (the
+    thread counts are read when those libraries load, so they must be set before)."""
+    env = dict(os.environ, **SINGLE_THREAD_ENV)
+    return subprocess.call([sys.executable, "-m", "fastbp.bench", *argv], env=env)
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="fastbp", description=__doc__.splitlines()[0])
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        return bench(argv[1:])
+    parser = argparse.ArgumentParser(prog="fastbp", description="fastbp: fast per-example SGD for small networks")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("bench", add_help=False,
+                   help="time fastbp against the NumPy baseline, JAX and PyTorch "
+                        "(fastbp bench --help)")
     d = sub.add_parser("demo", help="train on built-in synthetic data; compare with the baseline")
     d.add_argument("--sizes", type=_sizes, default=[64, 32, 10],
                    help="layer sizes, input first (default 64,32,10)")

@@ -3,7 +3,7 @@
 Every function here is a plain ``@njit(cache=True, nogil=True)`` function of arrays, the
 ``Spec`` / ``Workspace`` NamedTuples (see ``fastbp.layout``) and scalars. None of them
 allocates: they write into theta and the workspace in place. A user's own ``@njit`` code
-can call them directly::
+can call them directly (kernel API version ``fastbp.KERNEL_API_VERSION``)::
 
     spec, ws, theta = net.spec, net.workspace(), net.theta
 
@@ -14,8 +14,8 @@ can call them directly::
             cost = fastbp.kernels.sgd_step(theta, spec, ws, x, y, lr)
 
 Shapes: theta (P,), x (sizes[0],), y (sizes[-1],), X (n, sizes[0]), Y (n, sizes[-1]), all
-C-contiguous and of theta's dtype; pass lr and l2 as scalars of theta's dtype for float32
-networks (a float64 scalar works but makes the update arithmetic float64).
+of theta's dtype, x and y contiguous; pass lr and l2 as scalars of theta's dtype for float32 networks (a
+float64 scalar works but makes the update arithmetic float64).
 
 Math (layers indexed from 0 here, from 1 in the textbook):
     z^(l+1) = W^l a^l + b^l,  a^(l+1) = g(z^(l+1))
@@ -23,17 +23,28 @@ Math (layers indexed from 0 here, from 1 in the textbook):
     delta^l = (W^l)^T delta^(l+1) * g'(z^l)
     dC/dW^l = delta^(l+1) (a^l)^T,  dC/db^l = delta^(l+1)
 
-Loops run over 1-D slice views of theta (``row = W[j*n_in:(j+1)*n_in]``) rather than
-computed flat indices: on this hardware that is what lets LLVM vectorise them.
+Indexing: the hot loops index the flat arrays directly, W^l[j, k] = theta[w_off[l] + j *
+n_in + k] and layer l's units at u_off[l] + k in ws.z / ws.a / ws.delta, with *unsigned*
+(uint64) indices. Unsigned, because numba must otherwise guard every signed index against
+negative wrap-around, which stops LLVM from vectorising the loop. No slicing and no array
+variables inside the per-example path: every array view or array assignment numba makes
+costs two atomic reference-count operations, which took half the time of a small network's
+step. The public functions unpack the NamedTuples once; the internal helpers (leading
+underscore) take the arrays themselves: theta, the layout table ``tab`` (``Spec.table``)
+and the workspace buffers.
 
 Scope: fully-connected feed-forward networks, one thread per workspace. Non-goals here:
 validation (the Python layer does it), shuffling, schedules (Python owns the outer loop).
 """
+import numpy as np
 from numba.extending import overload
 
 from . import activations as act
 from . import losses
-from ._jit import jit
+from ._jit import borrow, jit
+from .layout import ACT, B_OFF, SIZES, U_OFF, W_OFF
+
+U = np.uint64  # index type of the hot loops (see the module docstring)
 
 
 def cast_like(arr, value):
@@ -51,133 +62,226 @@ def _cast_like_impl(arr, value):
     return impl
 
 
+# ---------------------------------------------------------------------- internal helpers
 @jit
-def _zero(buf):
-    for k in range(buf.shape[0]):
-        buf[k] = 0.0
+def _zero(buf, o, n):
+    for k in range(n):
+        buf[o + k] = 0.0
 
 
 @jit
-def layer_forward(theta, spec, ws, l):
-    """z^(l+1) = W^l a^l + b^l and a^(l+1) = g(z^(l+1)), written into ws."""
-    n_in = spec.sizes[l]
-    n_out = spec.sizes[l + 1]
-    wo = spec.w_off[l]
-    bo = spec.b_off[l]
-    W = theta[wo:wo + n_out * n_in]
-    b = theta[bo:bo + n_out]
-    u = spec.u_off
-    a_in = ws.a[u[l]:u[l + 1]]
-    z_out = ws.z[u[l + 1]:u[l + 2]]
-    a_out = ws.a[u[l + 1]:u[l + 2]]
+def _load_row(a, X, i, n0):
+    """a^0 = X[i] (the input layer's slot of the activation buffer)."""
+    for k in range(n0):
+        a[k] = X[i, k]
+
+
+@jit
+def _layer_forward(theta, tab, z, a, l):
+    """z^(l+1) = W^l a^l + b^l and a^(l+1) = g(z^(l+1))."""
+    n_in = U(tab[SIZES, l])
+    n_out = U(tab[SIZES, l + 1])
+    wo = U(tab[W_OFF, l])
+    bo = U(tab[B_OFF, l])
+    ai = U(tab[U_OFF, l])  # a^l starts here
+    zo = U(tab[U_OFF, l + 1])  # z^(l+1) and a^(l+1) start here
     for j in range(n_out):
-        row = W[j * n_in:(j + 1) * n_in]
-        s = cast_like(row, 0.0)  # accumulate in theta's dtype
+        row = wo + j * n_in  # W^l[j, 0]
+        s = cast_like(theta, 0.0)  # accumulate in theta's dtype
         for k in range(n_in):
-            s += row[k] * a_in[k]
-        z_out[j] = s + b[j]
-    act.activate(spec.act[l], z_out, a_out)
+            s += theta[row + k] * a[ai + k]
+        z[zo + j] = s + theta[bo + j]
+    act.activate(tab[ACT, l], z, a, zo, n_out)
 
 
+@jit
+def _forward(theta, tab, z, a):
+    """Forward pass of the example already in a^0."""
+    for l in range(tab.shape[1] - 1):
+        _layer_forward(theta, tab, z, a, l)
+
+
+@jit
+def _out_slot(tab):
+    """(offset, width) of the output layer in the workspace buffers."""
+    L = tab.shape[1]
+    return U(tab[U_OFF, L - 1]), U(tab[SIZES, L - 1])
+
+
+@jit
+def _output_delta(tab, loss, z, a, delta, Y, i):
+    """delta^(L-1) from row i of Y into delta; returns the example's cost."""
+    o, n = _out_slot(tab)
+    return losses.output_delta(loss, tab[ACT, tab.shape[1] - 2], z, a, delta, o, n, Y, i)
+
+
+@jit
+def _cost(tab, loss, z, a, Y, i):
+    o, n = _out_slot(tab)
+    return losses.cost(loss, tab[ACT, tab.shape[1] - 2], z, a, o, n, Y, i)
+
+
+@jit
+def _backward_update_plain(theta, tab, z, a, delta, lr):
+    """Fused backward sweep and update for l2 = 0 (its own loop body vectorises best)."""
+    for l in range(tab.shape[1] - 2, -1, -1):
+        n_in = U(tab[SIZES, l])
+        n_out = U(tab[SIZES, l + 1])
+        wo = U(tab[W_OFF, l])
+        bo = U(tab[B_OFF, l])
+        ai = U(tab[U_OFF, l])  # a^l and delta^l
+        do = U(tab[U_OFF, l + 1])  # delta^(l+1)
+        if l > 0:
+            _zero(delta, ai, n_in)
+            for j in range(n_out):
+                dj = delta[do + j]
+                c = lr * dj
+                row = wo + j * n_in
+                for k in range(n_in):
+                    # the old W[j, k] feeds delta^l before it is updated
+                    delta[ai + k] += theta[row + k] * dj
+                    theta[row + k] -= c * a[ai + k]
+                theta[bo + j] -= c
+            act.mul_derivative(tab[ACT, l - 1], z, a, delta, ai, n_in)
+        else:
+            # the input layer needs no delta: update only
+            for j in range(n_out):
+                c = lr * delta[do + j]
+                row = wo + j * n_in
+                for k in range(n_in):
+                    theta[row + k] -= c * a[k]
+                theta[bo + j] -= c
+
+
+@jit
+def _backward_update_l2(theta, tab, z, a, delta, lr, l2):
+    """Fused backward sweep and update with weight decay (l2 * W added to the gradient)."""
+    for l in range(tab.shape[1] - 2, -1, -1):
+        n_in = U(tab[SIZES, l])
+        n_out = U(tab[SIZES, l + 1])
+        wo = U(tab[W_OFF, l])
+        bo = U(tab[B_OFF, l])
+        ai = U(tab[U_OFF, l])
+        do = U(tab[U_OFF, l + 1])
+        if l > 0:
+            _zero(delta, ai, n_in)
+            for j in range(n_out):
+                dj = delta[do + j]
+                row = wo + j * n_in
+                for k in range(n_in):
+                    w = theta[row + k]
+                    delta[ai + k] += w * dj
+                    theta[row + k] = w - lr * (dj * a[ai + k] + l2 * w)
+                theta[bo + j] -= lr * dj
+            act.mul_derivative(tab[ACT, l - 1], z, a, delta, ai, n_in)
+        else:
+            for j in range(n_out):
+                dj = delta[do + j]
+                row = wo + j * n_in
+                for k in range(n_in):
+                    w = theta[row + k]
+                    theta[row + k] = w - lr * (dj * a[k] + l2 * w)
+                theta[bo + j] -= lr * dj
+
+
+@jit
+def _backward_update(theta, tab, z, a, delta, lr, l2):
+    if l2 == 0.0:
+        _backward_update_plain(theta, tab, z, a, delta, lr)
+    else:
+        _backward_update_l2(theta, tab, z, a, delta, lr, l2)
+
+
+@jit
+def _backward_accumulate(theta, tab, z, a, delta, grad):
+    """Recursive deltas, adding the example's gradient to grad (theta unchanged)."""
+    for l in range(tab.shape[1] - 2, -1, -1):
+        n_in = U(tab[SIZES, l])
+        n_out = U(tab[SIZES, l + 1])
+        wo = U(tab[W_OFF, l])
+        bo = U(tab[B_OFF, l])
+        ai = U(tab[U_OFF, l])
+        do = U(tab[U_OFF, l + 1])
+        if l > 0:
+            _zero(delta, ai, n_in)
+            for j in range(n_out):
+                dj = delta[do + j]
+                row = wo + j * n_in
+                for k in range(n_in):
+                    delta[ai + k] += theta[row + k] * dj
+                    grad[row + k] += dj * a[ai + k]
+                grad[bo + j] += dj
+            act.mul_derivative(tab[ACT, l - 1], z, a, delta, ai, n_in)
+        else:
+            for j in range(n_out):
+                dj = delta[do + j]
+                row = wo + j * n_in
+                for k in range(n_in):
+                    grad[row + k] += dj * a[k]
+                grad[bo + j] += dj
+
+
+@jit
+def _apply_gradient(theta, tab, grad, lr, l2, m):
+    """theta -= lr * (grad / m + l2 * W) (l2 on weights only), then zero grad."""
+    mf = cast_like(theta, m)
+    for l in range(tab.shape[1] - 1):
+        n_out = U(tab[SIZES, l + 1])
+        n_w = n_out * U(tab[SIZES, l])
+        wo = U(tab[W_OFF, l])
+        bo = U(tab[B_OFF, l])
+        if l2 == 0.0:
+            for k in range(n_w):
+                theta[wo + k] -= lr * (grad[wo + k] / mf)
+                grad[wo + k] = 0.0
+        else:
+            for k in range(n_w):
+                theta[wo + k] -= lr * (grad[wo + k] / mf + l2 * theta[wo + k])
+                grad[wo + k] = 0.0
+        for k in range(n_out):
+            theta[bo + k] -= lr * (grad[bo + k] / mf)
+            grad[bo + k] = 0.0
+
+
+@jit
+def _l2_term(theta, spec):
+    """sum of W^2 over every weight (not bias)."""
+    theta = borrow(theta)
+    tab = borrow(spec.table)
+    s = 0.0
+    for l in range(tab.shape[1] - 1):
+        wo = U(tab[W_OFF, l])
+        for k in range(U(tab[SIZES, l + 1] * tab[SIZES, l])):
+            s += theta[wo + k] * theta[wo + k]
+    return s
+
+
+# ---------------------------------------------------------------------- public, per example
 @jit
 def forward(theta, spec, ws, x):
     """Forward pass of one example x; returns a^(L-1), a view into ws.a (valid until the next call)."""
-    n0 = spec.sizes[0]
-    a0 = ws.a[0:n0]
-    for k in range(n0):
-        a0[k] = x[k]
-    n_layers = spec.sizes.shape[0]
-    for l in range(n_layers - 1):
-        layer_forward(theta, spec, ws, l)
-    u = spec.u_off
-    return ws.a[u[n_layers - 1]:u[n_layers]]
+    tab = borrow(spec.table)
+    a = borrow(ws.a)
+    x = borrow(x)
+    for k in range(U(tab[SIZES, 0])):
+        a[k] = x[k]
+    _forward(borrow(theta), tab, borrow(ws.z), a)
+    o, n = _out_slot(tab)
+    return ws.a[o:o + n]  # a view of the real buffer, never of a borrowed one
 
 
 @jit
 def output_delta(spec, ws, y):
     """delta^(L-1) = dC/dz^(L-1) into ws.delta after ``forward``; returns the example's cost."""
-    n_layers = spec.sizes.shape[0]
-    u = spec.u_off
-    lo, hi = u[n_layers - 1], u[n_layers]
-    return losses.output_delta(spec.loss, spec.act[n_layers - 2], ws.z[lo:hi], ws.a[lo:hi], y,
-                               ws.delta[lo:hi])
+    return _output_delta(borrow(spec.table), spec.loss, borrow(ws.z), borrow(ws.a),
+                         borrow(ws.delta), borrow(y).reshape((1, y.shape[0])), U(0))
 
 
 @jit
 def example_cost(spec, ws, y):
     """The cost of the example last passed to ``forward`` (no delta)."""
-    n_layers = spec.sizes.shape[0]
-    u = spec.u_off
-    lo, hi = u[n_layers - 1], u[n_layers]
-    return losses.cost(spec.loss, spec.act[n_layers - 2], ws.z[lo:hi], ws.a[lo:hi], y)
-
-
-@jit
-def _backward_update_plain(theta, spec, ws, lr):
-    """``backward_update`` with l2 = 0 (kept separate: one loop body per case vectorises best)."""
-    u = spec.u_off
-    for l in range(spec.sizes.shape[0] - 2, -1, -1):
-        n_in = spec.sizes[l]
-        n_out = spec.sizes[l + 1]
-        wo = spec.w_off[l]
-        bo = spec.b_off[l]
-        W = theta[wo:wo + n_out * n_in]
-        b = theta[bo:bo + n_out]
-        d = ws.delta[u[l + 1]:u[l + 2]]
-        a_in = ws.a[u[l]:u[l + 1]]
-        if l > 0:
-            back = ws.delta[u[l]:u[l + 1]]
-            _zero(back)
-            for j in range(n_out):
-                dj = d[j]
-                c = lr * dj
-                row = W[j * n_in:(j + 1) * n_in]
-                for k in range(n_in):
-                    back[k] += row[k] * dj
-                    row[k] -= c * a_in[k]
-                b[j] -= c
-            act.mul_derivative(spec.act[l - 1], ws.z[u[l]:u[l + 1]], a_in, back)
-        else:
-            # the input layer needs no delta: update only
-            for j in range(n_out):
-                c = lr * d[j]
-                row = W[j * n_in:(j + 1) * n_in]
-                for k in range(n_in):
-                    row[k] -= c * a_in[k]
-                b[j] -= c
-
-
-@jit
-def _backward_update_l2(theta, spec, ws, lr, l2):
-    """``backward_update`` with weight decay: the step adds l2 * W to each weight's gradient."""
-    u = spec.u_off
-    for l in range(spec.sizes.shape[0] - 2, -1, -1):
-        n_in = spec.sizes[l]
-        n_out = spec.sizes[l + 1]
-        wo = spec.w_off[l]
-        bo = spec.b_off[l]
-        W = theta[wo:wo + n_out * n_in]
-        b = theta[bo:bo + n_out]
-        d = ws.delta[u[l + 1]:u[l + 2]]
-        a_in = ws.a[u[l]:u[l + 1]]
-        if l > 0:
-            back = ws.delta[u[l]:u[l + 1]]
-            _zero(back)
-            for j in range(n_out):
-                dj = d[j]
-                row = W[j * n_in:(j + 1) * n_in]
-                for k in range(n_in):
-                    back[k] += row[k] * dj
-                    row[k] -= lr * (dj * a_in[k] + l2 * row[k])
-                b[j] -= lr * dj
-            act.mul_derivative(spec.act[l - 1], ws.z[u[l]:u[l + 1]], a_in, back)
-        else:
-            for j in range(n_out):
-                dj = d[j]
-                row = W[j * n_in:(j + 1) * n_in]
-                for k in range(n_in):
-                    row[k] -= lr * (dj * a_in[k] + l2 * row[k])
-                b[j] -= lr * dj
+    return _cost(borrow(spec.table), spec.loss, borrow(ws.z), borrow(ws.a),
+                 borrow(y).reshape((1, y.shape[0])), U(0))
 
 
 @jit
@@ -188,10 +292,8 @@ def backward_update(theta, spec, ws, lr, l2=0.0):
     delta^l = (W^l)^T delta^(l+1) * g'(z^l) and are then replaced by
     W^l - lr * (delta^(l+1) (a^l)^T + l2 * W^l); b^l -= lr * delta^(l+1).
     """
-    if l2 == 0.0:
-        _backward_update_plain(theta, spec, ws, lr)
-    else:
-        _backward_update_l2(theta, spec, ws, lr, l2)
+    _backward_update(borrow(theta), borrow(spec.table), borrow(ws.z), borrow(ws.a),
+                     borrow(ws.delta), lr, l2)
 
 
 @jit
@@ -200,37 +302,8 @@ def backward_accumulate(theta, spec, ws):
 
     ws.grad[W^l] += delta^(l+1) (a^l)^T,  ws.grad[b^l] += delta^(l+1).
     """
-    u = spec.u_off
-    grad = ws.grad
-    for l in range(spec.sizes.shape[0] - 2, -1, -1):
-        n_in = spec.sizes[l]
-        n_out = spec.sizes[l + 1]
-        wo = spec.w_off[l]
-        bo = spec.b_off[l]
-        W = theta[wo:wo + n_out * n_in]
-        G = grad[wo:wo + n_out * n_in]
-        gb = grad[bo:bo + n_out]
-        d = ws.delta[u[l + 1]:u[l + 2]]
-        a_in = ws.a[u[l]:u[l + 1]]
-        if l > 0:
-            back = ws.delta[u[l]:u[l + 1]]
-            _zero(back)
-            for j in range(n_out):
-                dj = d[j]
-                row = W[j * n_in:(j + 1) * n_in]
-                grow = G[j * n_in:(j + 1) * n_in]
-                for k in range(n_in):
-                    back[k] += row[k] * dj
-                    grow[k] += dj * a_in[k]
-                gb[j] += dj
-            act.mul_derivative(spec.act[l - 1], ws.z[u[l]:u[l + 1]], a_in, back)
-        else:
-            for j in range(n_out):
-                dj = d[j]
-                grow = G[j * n_in:(j + 1) * n_in]
-                for k in range(n_in):
-                    grow[k] += dj * a_in[k]
-                gb[j] += dj
+    _backward_accumulate(borrow(theta), borrow(spec.table), borrow(ws.z), borrow(ws.a),
+                         borrow(ws.delta), borrow(ws.grad))
 
 
 @jit
@@ -239,39 +312,27 @@ def apply_gradient(theta, spec, ws, lr, l2, m):
 
     ``m`` is the number of examples summed into ws.grad (the mini-batch size).
     """
-    grad = ws.grad
-    mf = cast_like(theta, m)
-    for l in range(spec.sizes.shape[0] - 1):
-        n_w = spec.sizes[l + 1] * spec.sizes[l]
-        wo = spec.w_off[l]
-        bo = spec.b_off[l]
-        W = theta[wo:wo + n_w]
-        G = grad[wo:wo + n_w]
-        if l2 == 0.0:
-            for k in range(n_w):
-                W[k] -= lr * (G[k] / mf)
-                G[k] = 0.0
-        else:
-            for k in range(n_w):
-                W[k] -= lr * (G[k] / mf + l2 * W[k])
-                G[k] = 0.0
-        n_b = spec.sizes[l + 1]
-        b = theta[bo:bo + n_b]
-        gb = grad[bo:bo + n_b]
-        for k in range(n_b):
-            b[k] -= lr * (gb[k] / mf)
-            gb[k] = 0.0
+    _apply_gradient(borrow(theta), borrow(spec.table), borrow(ws.grad), lr, l2, m)
 
 
 @jit
 def sgd_step(theta, spec, ws, x, y, lr, l2=0.0):
     """One in-place per-example SGD step on (x, y); returns that example's cost before the step."""
-    forward(theta, spec, ws, x)
-    cost = output_delta(spec, ws, y)
-    backward_update(theta, spec, ws, lr, l2)
+    theta = borrow(theta)
+    tab = borrow(spec.table)
+    z = borrow(ws.z)
+    a = borrow(ws.a)
+    delta = borrow(ws.delta)
+    x = borrow(x)
+    for k in range(U(tab[SIZES, 0])):
+        a[k] = x[k]
+    _forward(theta, tab, z, a)
+    cost = _output_delta(tab, spec.loss, z, a, delta, borrow(y).reshape((1, y.shape[0])), U(0))
+    _backward_update(theta, tab, z, a, delta, lr, l2)
     return cost
 
 
+# ---------------------------------------------------------------------- public, whole passes
 @jit
 def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
     """One pass over the rows ``order`` of (X, Y), updating theta in place.
@@ -280,47 +341,58 @@ def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
     rows of ``order`` (the last may be smaller), each updating with its mean gradient.
     Returns the sum of the examples' costs, each measured just before its update.
     """
+    theta = borrow(theta)
+    X = borrow(X)
+    Y = borrow(Y)
+    order = borrow(order)
+    tab = borrow(spec.table)
+    loss_code = spec.loss
+    z = borrow(ws.z)
+    a = borrow(ws.a)
+    delta = borrow(ws.delta)
+    grad = borrow(ws.grad)
+    n0 = U(tab[SIZES, 0])
     n = order.shape[0]
     total = 0.0
     if batch_size == 1:
         for t in range(n):
-            i = order[t]
-            total += sgd_step(theta, spec, ws, X[i], Y[i], lr, l2)
+            i = U(order[t])
+            _load_row(a, X, i, n0)
+            _forward(theta, tab, z, a)
+            total += _output_delta(tab, loss_code, z, a, delta, Y, i)
+            _backward_update(theta, tab, z, a, delta, lr, l2)
         return total
-    _zero(ws.grad)
+    _zero(grad, U(0), U(grad.shape[0]))
     start = 0
     while start < n:
         stop = min(start + batch_size, n)
         for t in range(start, stop):
-            i = order[t]
-            forward(theta, spec, ws, X[i])
-            total += output_delta(spec, ws, Y[i])
-            backward_accumulate(theta, spec, ws)
-        apply_gradient(theta, spec, ws, lr, l2, stop - start)
+            i = U(order[t])
+            _load_row(a, X, i, n0)
+            _forward(theta, tab, z, a)
+            total += _output_delta(tab, loss_code, z, a, delta, Y, i)
+            _backward_accumulate(theta, tab, z, a, delta, grad)
+        _apply_gradient(theta, tab, grad, lr, l2, stop - start)
         start = stop
     return total
 
 
 @jit
-def _l2_term(theta, spec):
-    """sum of W^2 over every weight (not bias)."""
-    s = 0.0
-    for l in range(spec.sizes.shape[0] - 1):
-        wo = spec.w_off[l]
-        W = theta[wo:wo + spec.sizes[l + 1] * spec.sizes[l]]
-        for k in range(W.shape[0]):
-            s += W[k] * W[k]
-    return s
-
-
-@jit
 def loss(theta, spec, ws, X, Y, l2):
     """Mean cost over the rows of (X, Y) plus (l2 / 2) * sum(W^2)."""
+    theta = borrow(theta)
+    X = borrow(X)
+    Y = borrow(Y)
+    tab = borrow(spec.table)
+    z = borrow(ws.z)
+    a = borrow(ws.a)
+    n0 = U(tab[SIZES, 0])
     n = X.shape[0]
     total = 0.0
-    for i in range(n):
-        forward(theta, spec, ws, X[i])
-        total += example_cost(spec, ws, Y[i])
+    for i in range(U(n)):
+        _load_row(a, X, i, n0)
+        _forward(theta, tab, z, a)
+        total += _cost(tab, spec.loss, z, a, Y, i)
     return total / n + 0.5 * l2 * _l2_term(theta, spec)
 
 
@@ -330,35 +402,53 @@ def loss_and_gradient(theta, spec, ws, X, Y, l2, grad):
 
     grad = mean_i dC_i/dtheta + l2 * W on the weights.
     """
-    _zero(ws.grad)
+    theta = borrow(theta)
+    X = borrow(X)
+    Y = borrow(Y)
+    grad = borrow(grad)
+    tab = borrow(spec.table)
+    z = borrow(ws.z)
+    a = borrow(ws.a)
+    delta = borrow(ws.delta)
+    acc = borrow(ws.grad)
+    P = U(grad.shape[0])
+    _zero(acc, U(0), P)
+    n0 = U(tab[SIZES, 0])
     n = X.shape[0]
     total = 0.0
-    for i in range(n):
-        forward(theta, spec, ws, X[i])
-        total += output_delta(spec, ws, Y[i])
-        backward_accumulate(theta, spec, ws)
+    for i in range(U(n)):
+        _load_row(a, X, i, n0)
+        _forward(theta, tab, z, a)
+        total += _output_delta(tab, spec.loss, z, a, delta, Y, i)
+        _backward_accumulate(theta, tab, z, a, delta, acc)
     nf = cast_like(grad, n)
-    for p in range(grad.shape[0]):
-        grad[p] = ws.grad[p] / nf
-        ws.grad[p] = 0.0
+    for p in range(P):
+        grad[p] = acc[p] / nf
+        acc[p] = 0.0
     reg = 0.0
     if l2 != 0.0:
-        for l in range(spec.sizes.shape[0] - 1):
-            wo = spec.w_off[l]
-            n_w = spec.sizes[l + 1] * spec.sizes[l]
-            W = theta[wo:wo + n_w]
-            G = grad[wo:wo + n_w]
-            for k in range(n_w):
-                G[k] += l2 * W[k]
-                reg += W[k] * W[k]
+        for l in range(tab.shape[1] - 1):
+            wo = U(tab[W_OFF, l])
+            for k in range(U(tab[SIZES, l + 1] * tab[SIZES, l])):
+                w = theta[wo + k]
+                grad[wo + k] += l2 * w
+                reg += w * w
     return total / n + 0.5 * l2 * reg
 
 
 @jit
 def predict(theta, spec, ws, X, out):
     """out[i] = a^(L-1) for each row X[i]."""
-    for i in range(X.shape[0]):
-        a = forward(theta, spec, ws, X[i])
-        o = out[i]
-        for k in range(a.shape[0]):
-            o[k] = a[k]
+    theta = borrow(theta)
+    X = borrow(X)
+    out = borrow(out)
+    tab = borrow(spec.table)
+    z = borrow(ws.z)
+    a = borrow(ws.a)
+    n0 = U(tab[SIZES, 0])
+    o, n = _out_slot(tab)
+    for i in range(U(X.shape[0])):
+        _load_row(a, X, i, n0)
+        _forward(theta, tab, z, a)
+        for k in range(n):
+            out[i, k] = a[o + k]

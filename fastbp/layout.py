@@ -21,21 +21,26 @@ from . import activations as act
 from . import losses
 
 
+#: rows of ``Spec.table``
+SIZES, W_OFF, B_OFF, U_OFF, ACT = range(5)
+
+
 class Spec(NamedTuple):
     """The layout and the functions of a network, as kernels see it.
 
-    sizes: int64 (L,), units per layer, input first.
-    w_off, b_off: int64 (L-1,), where W^l and b^l start in theta.
-    u_off: int64 (L+1,), where layer l starts in the workspace's z / a / delta buffers.
-    act: int64 (L-1,), activation code of layers 1 .. L-1 (the last is the output's).
+    table: int64 (5, L), one column per layer l = 0 .. L-1:
+        table[SIZES, l]  units of layer l
+        table[W_OFF, l]  where W^l starts in theta (l < L-1)
+        table[B_OFF, l]  where b^l starts in theta (l < L-1)
+        table[U_OFF, l]  where layer l starts in the workspace's z / a / delta buffers
+        table[ACT, l]    activation code of layer l+1 (l < L-1; the last is the output's)
     loss: int, the loss code.
+
+    One small array rather than five: every array a kernel touches costs argument passing
+    and reference counting, which is a visible share of a small network's step.
     """
 
-    sizes: np.ndarray
-    w_off: np.ndarray
-    b_off: np.ndarray
-    u_off: np.ndarray
-    act: np.ndarray
+    table: np.ndarray
     loss: int
 
 
@@ -81,8 +86,14 @@ class Layout:
         return len(self.sizes) - 1
 
     def spec(self):
-        return Spec(self.sizes_array(), self.w_off, self.b_off, self.u_off, self.act_codes,
-                    self.loss_code)
+        L = len(self.sizes)
+        table = np.zeros((5, L), dtype=np.int64)
+        table[SIZES] = self.sizes
+        table[W_OFF, :L - 1] = self.w_off
+        table[B_OFF, :L - 1] = self.b_off
+        table[U_OFF] = self.u_off[:L]
+        table[ACT, :L - 1] = self.act_codes
+        return Spec(table, self.loss_code)
 
     def sizes_array(self):
         return np.array(self.sizes, dtype=np.int64)

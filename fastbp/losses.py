@@ -3,7 +3,11 @@
 Costs are per example (the API averages them). ``mse`` is 0.5 * sum_k (a_k - y_k)^2.
 ``cross_entropy`` is binary per output unit for a sigmoid output and categorical for a
 softmax output; both use the fused delta a^L - y and are evaluated from z^L in a form that
-stays finite when the output saturates (log1p / log-sum-exp), never from log(a).
+stays finite when the output saturates (log1p / log-sum-exp), never from log(a) of a
+rounded-to-zero probability.
+
+The kernel helpers work on the output layer's units inside the flat workspace buffers
+(offset ``o``, ``n`` units) and read the target from row ``i`` of Y.
 """
 import math
 
@@ -26,82 +30,64 @@ DEFAULT_LOSS = {
 #: cross-entropy is defined for outputs that are probabilities
 CROSS_ENTROPY_OUTPUTS = ("sigmoid", "softmax")
 
-SOFTMAX_CODE = act.SOFTMAX
+SOFTMAX = act.SOFTMAX
 
 
 @jit
-def _softplus(z):
+def softplus(z):
     return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
 
 
 @jit
-def output_delta(loss, out, z, a, y, d):
-    """Write delta^L = dC/dz^L into d and return the example's cost C.
-
-    z, a: pre-activation and activation of the output layer; y: target row. All 1-D of
-    the output width. ``loss`` and ``out`` are the loss and output-activation codes.
-    """
-    n = z.shape[0]
-    cost = 0.0
-    if loss == CROSS_ENTROPY:
-        if out == SOFTMAX_CODE:
-            # -sum_k y_k log a_k = sum_k y_k * (logsumexp(z) - z_k). The softmax already
-            # holds logsumexp: for the largest z_m, a_m = 1 / sum_k exp(z_k - z_m) >= 1/n
-            # never underflows, so logsumexp(z) = z_m - log(a_m) costs one log, not n exps.
-            im = 0
-            for k in range(1, n):
-                if z[k] > z[im]:
-                    im = k
-            lse = z[im] - math.log(a[im])
-            for k in range(n):
-                cost += y[k] * (lse - z[k])
-                d[k] = a[k] - y[k]
-        else:
-            # sigmoid: -[y log a + (1-y) log(1-a)] = softplus(z) - y z
-            for k in range(n):
-                cost += _softplus(z[k]) - y[k] * z[k]
-                d[k] = a[k] - y[k]
-        return cost
-    # mse
+def _softmax_lse(z, a, o, n):
+    """logsumexp(z) of a softmax layer, from its output: for the largest z_m,
+    a_m = 1 / sum_k exp(z_k - z_m) >= 1/n never underflows, so logsumexp = z_m - log(a_m)
+    (one log instead of n exps)."""
+    im = o
     for k in range(n):
-        e = a[k] - y[k]
-        cost += e * e
-        d[k] = e
-    cost *= 0.5
-    if out == SOFTMAX_CODE:
-        # Jacobian of softmax: d_i = a_i * (e_i - sum_k e_k a_k)
-        s = 0.0
-        for k in range(n):
-            s += d[k] * a[k]
-        for k in range(n):
-            d[k] = a[k] * (d[k] - s)
-    else:
-        act.mul_derivative(out, z, a, d)
-    return cost
+        if z[o + k] > z[im]:
+            im = o + k
+    return z[im] - math.log(a[im])
 
 
 @jit
-def cost(loss, out, z, a, y):
-    """The example's cost only (no delta): used by loss evaluation and prediction paths."""
-    n = z.shape[0]
+def cost(loss, out, z, a, o, n, Y, i):
+    """The cost of one example: output units z/a[o:o+n] against the target row Y[i]."""
     c = 0.0
     if loss == CROSS_ENTROPY:
-        if out == SOFTMAX_CODE:
-            m = z[0]
-            for k in range(1, n):
-                m = max(m, z[k])
-            s = 0.0
+        if out == SOFTMAX:
+            # -sum_k y_k log a_k = sum_k y_k * (logsumexp(z) - z_k)
+            lse = _softmax_lse(z, a, o, n)
             for k in range(n):
-                s += math.exp(z[k] - m)
-            lse = m + math.log(s)
-            for k in range(n):
-                c += y[k] * (lse - z[k])
+                c += Y[i, k] * (lse - z[o + k])
         else:
+            # sigmoid: -[y log a + (1-y) log(1-a)] = softplus(z) - y z
             for k in range(n):
-                c += _softplus(z[k]) - y[k] * z[k]
+                zk = z[o + k]
+                c += softplus(zk) - Y[i, k] * zk
         return c
     for k in range(n):
-        e = a[k] - y[k]
+        e = a[o + k] - Y[i, k]
         c += e * e
     return 0.5 * c
 
+
+@jit
+def output_delta(loss, out, z, a, d, o, n, Y, i):
+    """Write delta^L = dC/dz^L into d[o:o+n] and return the example's cost (``cost``)."""
+    c = cost(loss, out, z, a, o, n, Y, i)
+    for k in range(n):
+        d[o + k] = a[o + k] - Y[i, k]
+    if loss == CROSS_ENTROPY:
+        return c  # fused: a - y for sigmoid and softmax outputs
+    # mse: (a - y) * g'(z)
+    if out == SOFTMAX:
+        # Jacobian of softmax: d_i = a_i * (e_i - sum_k e_k a_k)
+        s = 0.0
+        for k in range(n):
+            s += d[o + k] * a[o + k]
+        for k in range(n):
+            d[o + k] = a[o + k] * (d[o + k] - s)
+    else:
+        act.mul_derivative(out, z, a, d, o, n)
+    return c

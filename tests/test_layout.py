@@ -58,7 +58,8 @@ def test_workspace_and_spec_offsets():
     assert isinstance(ws, fastbp.Workspace) and isinstance(net.spec, fastbp.Spec)
     assert ws.a.shape == ws.z.shape == ws.delta.shape == (10,)
     assert ws.grad.shape == net.theta.shape
-    assert net.spec.u_off.tolist() == [0, 5, 8, 10]
+    assert net.spec.table[fastbp.layout.U_OFF].tolist() == [0, 5, 8]
+    assert net.spec.table[fastbp.layout.SIZES].tolist() == [5, 3, 2]
     out = kernels.forward(net.theta, net.spec, ws, np.ones(5))
     assert np.shares_memory(out, ws.a) and out.shape == (2,)
 
