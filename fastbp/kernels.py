@@ -122,9 +122,10 @@ def _cost(tab, loss, z, a, Y, i):
 
 
 @jit
-def _backward_update_plain(theta, tab, z, a, delta, lr):
-    """Fused backward sweep and update for l2 = 0 (its own loop body vectorises best)."""
-    for l in range(tab.shape[1] - 2, -1, -1):
+def _backward_update_plain(theta, tab, z, a, delta, lr, lowest):
+    """Fused backward sweep and update of layers L-2 .. lowest, for l2 = 0 (its own loop
+    body vectorises best)."""
+    for l in range(tab.shape[1] - 2, lowest - 1, -1):
         n_in = U(tab[SIZES, l])
         n_out = U(tab[SIZES, l + 1])
         wo = U(tab[W_OFF, l])
@@ -154,9 +155,10 @@ def _backward_update_plain(theta, tab, z, a, delta, lr):
 
 
 @jit
-def _backward_update_l2(theta, tab, z, a, delta, lr, l2):
-    """Fused backward sweep and update with weight decay (l2 * W added to the gradient)."""
-    for l in range(tab.shape[1] - 2, -1, -1):
+def _backward_update_l2(theta, tab, z, a, delta, lr, l2, lowest):
+    """Fused backward sweep and update of layers L-2 .. lowest with weight decay (l2 * W
+    added to the weights' gradient)."""
+    for l in range(tab.shape[1] - 2, lowest - 1, -1):
         n_in = U(tab[SIZES, l])
         n_out = U(tab[SIZES, l + 1])
         wo = U(tab[W_OFF, l])
@@ -185,11 +187,54 @@ def _backward_update_l2(theta, tab, z, a, delta, lr, l2):
 
 
 @jit
-def _backward_update(theta, tab, z, a, delta, lr, l2):
+def _backward_update(theta, tab, z, a, delta, lr, l2, lowest=0):
+    """Fused backward sweep and update of layers L-2 .. lowest."""
     if l2 == 0.0:
-        _backward_update_plain(theta, tab, z, a, delta, lr)
+        _backward_update_plain(theta, tab, z, a, delta, lr, lowest)
     else:
-        _backward_update_l2(theta, tab, z, a, delta, lr, l2)
+        _backward_update_l2(theta, tab, z, a, delta, lr, l2, lowest)
+
+
+@jit
+def _first_layer_update_forward(theta, tab, z, a, delta, lr, l2, x_next):
+    """Update W^0 and b^0 from delta^1 and a^0 = x_t and, in the same sweep over W^0,
+    compute the next example's z^1 = W^0 x_(t+1) + b^0 from the updated values, then a^1.
+
+    Exactly the update followed by the next example's first-layer forward pass, but W^0
+    (the largest matrix of a typical network) is streamed once instead of twice.
+    x_next is read from ``delta[x_next : x_next + n_in]``, the otherwise unused delta^0 slot.
+    """
+    n_in = U(tab[SIZES, 0])
+    n_out = U(tab[SIZES, 1])
+    wo = U(tab[W_OFF, 0])
+    bo = U(tab[B_OFF, 0])
+    do = U(tab[U_OFF, 1])  # delta^1, z^1, a^1
+    if l2 == 0.0:
+        for j in range(n_out):
+            c = lr * delta[do + j]
+            row = wo + j * n_in
+            s = cast_like(theta, 0.0)
+            for k in range(n_in):
+                w = theta[row + k] - c * a[k]
+                theta[row + k] = w
+                s += w * delta[x_next + k]
+            b = theta[bo + j] - c
+            theta[bo + j] = b
+            z[do + j] = s + b
+    else:
+        for j in range(n_out):
+            dj = delta[do + j]
+            row = wo + j * n_in
+            s = cast_like(theta, 0.0)
+            for k in range(n_in):
+                w = theta[row + k]
+                w = w - lr * (dj * a[k] + l2 * w)
+                theta[row + k] = w
+                s += w * delta[x_next + k]
+            b = theta[bo + j] - lr * dj
+            theta[bo + j] = b
+            z[do + j] = s + b
+    act.activate(tab[ACT, 0], z, a, do, n_out)
 
 
 @jit
@@ -355,12 +400,25 @@ def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
     n = order.shape[0]
     total = 0.0
     if batch_size == 1:
+        if n == 0:
+            return total
+        n_layers = tab.shape[1]
+        _load_row(a, X, U(order[0]), n0)
+        _layer_forward(theta, tab, z, a, 0)
         for t in range(n):
+            # invariant: a^0 holds example t and layer 1 (z^1, a^1) is already computed
             i = U(order[t])
-            _load_row(a, X, i, n0)
-            _forward(theta, tab, z, a)
+            for l in range(1, n_layers - 1):
+                _layer_forward(theta, tab, z, a, l)
             total += _output_delta(tab, loss_code, z, a, delta, Y, i)
-            _backward_update(theta, tab, z, a, delta, lr, l2)
+            _backward_update(theta, tab, z, a, delta, lr, l2, 1)
+            # the first layer's update shares its sweep over W^0 with the next example's
+            # forward pass (after the last example: a harmless pass over the same row)
+            nxt = U(order[t + 1]) if t + 1 < n else i
+            _load_row(delta, X, nxt, n0)  # into the otherwise unused delta^0 slot
+            _first_layer_update_forward(theta, tab, z, a, delta, lr, l2, U(0))
+            for k in range(n0):
+                a[k] = delta[k]
         return total
     _zero(grad, U(0), U(grad.shape[0]))
     start = 0
