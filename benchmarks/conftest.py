@@ -16,13 +16,18 @@ def pytest_terminal_summary(terminalreporter):
     if not RESULTS:
         return
     tr = terminalreporter
-    tr.section("fastbp vs NumPy baseline (best round, one epoch)")
-    tr.write_line(f"{'case':<34}{'fastbp us/ex':>14}{'baseline us/ex':>16}{'fastbp samples/s':>18}"
-                  f"{'speed-up':>10}")
+    tr.section("µs per example (best round, one epoch) and time relative to fastbp")
+    names = ["fastbp", "numpy", "jax", "pytorch"]
+    tr.write_line(f"{'case':<44}" + "".join(f"{n:>20}" for n in names))
     for group, impls in RESULTS.items():
-        f, b = impls.get("fastbp"), impls.get("baseline")
-        fs = f"{f * 1e6:14.3f}" if f else f"{'-':>14}"
-        bs = f"{b * 1e6:16.3f}" if b else f"{'-':>16}"
-        sps = f"{1 / f:18,.0f}" if f else f"{'-':>18}"
-        ratio = f"{b / f:9.1f}x" if f and b else f"{'-':>10}"
-        tr.write_line(f"{group:<34}{fs}{bs}{sps}{ratio}")
+        f = impls.get("fastbp")
+        cells = []
+        for name in names:
+            t = impls.get(name)
+            if t is None:
+                cells.append(f"{'-':>20}")
+            elif f is None or name == "fastbp":
+                cells.append(f"{t * 1e6:>20.3f}")
+            else:
+                cells.append(f"{f'{t * 1e6:.3f} ({t / f:.2f}x)':>20}")
+        tr.write_line(f"{group:<44}" + "".join(cells))

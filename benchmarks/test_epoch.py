@@ -1,49 +1,50 @@
-"""One epoch of SGD: fastbp against the NumPy baseline, same data, same order, same theta.
+"""One epoch of SGD: fastbp against the NumPy baseline, JAX and PyTorch (when installed).
 
-Run: python -m pytest benchmarks  (not part of the default test run)
+Same network, same theta, same rows in the same order for every implementation; each
+peer's parameters after a short epoch must match fastbp's (so the times compare the same
+computation). Run with one thread per library, e.g.
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 XLA_FLAGS=--xla_cpu_multi_thread_eigen=false \\
+        python -m pytest benchmarks
+
+(``fastbp bench`` sets those for you and prints the same comparison as a table.)
 """
 import numpy as np
 import pytest
 
-import fastbp
-from fastbp import baseline as B
+from fastbp import bench
 
 from conftest import record
 
-CASES = {"small 64-32-10": [64, 32, 10], "medium 784-100-10": [784, 100, 10]}
-N_FAST = 4000
-N_BASE = {"small 64-32-10": 1000, "medium 784-100-10": 300}
-
-
-def setup(sizes, dtype, n):
-    rng = np.random.default_rng(0)
-    X = rng.random((n, sizes[0])).astype(dtype)
-    Y = np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], n)]
-    net = fastbp.Network(sizes, hidden="sigmoid", output="softmax", dtype=dtype, seed=0)
-    order = rng.permutation(n)
-    return net, X, Y, order
+IMPLS = {impl.name: impl for impl in bench.IMPLS}
 
 
 @pytest.mark.parametrize("batch_size", [1, 32])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case", list(CASES))
-@pytest.mark.parametrize("impl", ["fastbp", "baseline"])
-def test_epoch(benchmark, impl, case, dtype, batch_size):
-    sizes = CASES[case]
-    n = N_FAST if impl == "fastbp" else N_BASE[case]
-    net, X, Y, order = setup(sizes, dtype, n)
-    lr, l2 = net.dtype.type(0.1), net.dtype.type(0.0)
+@pytest.mark.parametrize("case_name", list(bench.CASES))
+@pytest.mark.parametrize("impl_name", list(IMPLS))
+def test_epoch(benchmark, impl_name, case_name, dtype, batch_size):
+    impl = IMPLS[impl_name]
+    ok, why = impl.available()
+    if not ok:
+        pytest.skip(f"{impl_name}: {why}")
+    case = bench.CASES[case_name]
+    n = case.n_slow if impl_name in bench.SLOW else case.n
+    n = max(n // batch_size * batch_size, batch_size)
+    net = bench.make_network(case, dtype)
     theta0 = net.theta.copy()
-    if impl == "fastbp":
-        ws = net.workspace()
+    X, Y, order = bench.make_data(case, dtype, n)
 
-        def run():
-            net.theta[:] = theta0
-            fastbp.kernels.epoch(net.theta, net.spec, ws, X, Y, order, lr, l2, batch_size)
-    else:
-        def run():
-            net.theta[:] = theta0
-            B.epoch(net.theta, net.layout, X, Y, order, lr, l2, batch_size)
+    # honesty check: a short epoch gives the same parameters as fastbp's
+    rows = order[:bench.N_CHECK // batch_size * batch_size or batch_size]
+    ref = bench.FastbpImpl().prepare(case, net, X, Y, rows, batch_size)(theta0).copy()
+    got = impl.prepare(case, net, X, Y, rows, batch_size)(theta0)
+    diff = float(np.abs(np.asarray(got, dtype=np.float64) - ref).max())
+    assert diff <= bench.agreement_tolerance(dtype), f"{impl_name} disagrees with fastbp: {diff}"
 
-    benchmark.pedantic(run, rounds=5, warmup_rounds=1)
-    record(benchmark, f"{case} {dtype} batch {batch_size}", impl, n)
+    run = impl.prepare(case, net, X, Y, order, batch_size)
+    benchmark.pedantic(run, args=(theta0,), rounds=5 if impl_name not in bench.SLOW else 2,
+                       warmup_rounds=1)
+    benchmark.extra_info["max_abs_param_diff_vs_fastbp"] = diff
+    record(benchmark, f"{case_name} {'-'.join(map(str, case.sizes))} {dtype} batch {batch_size}",
+           impl_name, n)
