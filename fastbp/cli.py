@@ -32,9 +32,11 @@ def _sizes(text):
     return sizes
 
 
-def demo(args, out=sys.stdout):
+def demo(args, out=None):
     from . import baseline, datasets
     from .network import Network
+
+    out = sys.stdout if out is None else out
 
     def say(*parts):
         print(*parts, file=out, flush=True)

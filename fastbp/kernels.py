@@ -510,3 +510,68 @@ def predict(theta, spec, ws, X, out):
         _forward(theta, tab, z, a)
         for k in range(n):
             out[i, k] = a[o + k]
+
+
+@jit
+def _targets_ok(tab, loss_code, y):
+    """y finite and inside the loss's domain (cross-entropy: [0, 1]; softmax rows sum to 1)."""
+    n = y.shape[0]
+    s = 0.0
+    for k in range(n):
+        v = y[k]
+        if not np.isfinite(v):
+            return False
+        if loss_code == losses.CROSS_ENTROPY and (v < 0.0 or v > 1.0):
+            return False
+        s += v
+    if loss_code == losses.CROSS_ENTROPY and tab[ACT, tab.shape[1] - 2] == act.SOFTMAX:
+        return abs(s - 1.0) <= 1e-6 * n
+    return True
+
+
+@jit
+def checked_step(theta, table, loss_code, units, x, y, lr_buf, backup):
+    """``sgd_step`` for one example from Python, with the checks the Python layer would do.
+
+    Takes ``Spec.table``, ``Spec.loss``, ``Workspace.units`` and the learning rate as
+    ``lr_buf[0]``: a few plain arrays dispatch faster from Python than NamedTuples or NumPy
+    scalars. Returns (status, cost). status 0: the step was taken.
+    1: x or y is non-finite or y is outside the loss's domain; nothing changed. 2: the cost
+    or the updated parameters are non-finite; theta was restored from ``backup`` (a buffer
+    of theta's shape that this function overwrites). The caller turns a non-zero status
+    into the precise error.
+    """
+    tab = borrow(table)
+    xb = borrow(x)
+    yb = borrow(y)
+    lr = lr_buf[0]
+    for k in range(U(xb.shape[0])):
+        if not np.isfinite(xb[k]):
+            return 1, 0.0
+    if not _targets_ok(tab, loss_code, yb):
+        return 1, 0.0
+    th = borrow(theta)
+    bk = borrow(backup)
+    ub = borrow(units)
+    zb = ub[0]  # views of a borrowed array are not reference counted either
+    ab = ub[1]
+    db = ub[2]
+    P = U(th.shape[0])
+    for p in range(P):
+        bk[p] = th[p]
+    for k in range(U(xb.shape[0])):
+        ab[k] = xb[k]
+    _forward(th, tab, zb, ab)
+    cost = _output_delta(tab, loss_code, zb, ab, db, yb.reshape((1, yb.shape[0])), U(0))
+    finite = np.isfinite(cost)
+    if finite:
+        _backward_update(th, tab, zb, ab, db, lr, 0.0)
+        for p in range(P):
+            if not np.isfinite(th[p]):
+                finite = False
+                break
+    if not finite:
+        for p in range(P):
+            th[p] = bk[p]
+        return 2, cost
+    return 0, cost

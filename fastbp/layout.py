@@ -45,12 +45,17 @@ class Spec(NamedTuple):
 
 
 class Workspace(NamedTuple):
-    """Scratch buffers for one thread: z, a, delta (laid out by ``u_off``), grad (theta's layout)."""
+    """Scratch buffers for one thread: z, a, delta (laid out by ``u_off``), grad (theta's layout).
+
+    z, a and delta are the rows of ``units`` (one (3, n_units) allocation), so a kernel
+    that needs all three can take one array.
+    """
 
     z: np.ndarray
     a: np.ndarray
     delta: np.ndarray
     grad: np.ndarray
+    units: np.ndarray
 
 
 class Layout:
@@ -133,9 +138,6 @@ class Layout:
 
     def workspace(self, dtype):
         """A fresh workspace (zeros) for one thread of this layout."""
-        return Workspace(
-            np.zeros(self.n_units, dtype=dtype),
-            np.zeros(self.n_units, dtype=dtype),
-            np.zeros(self.n_units, dtype=dtype),
-            np.zeros(self.n_params, dtype=dtype),
-        )
+        units = np.zeros((3, self.n_units), dtype=dtype)
+        return Workspace(units[0], units[1], units[2], np.zeros(self.n_params, dtype=dtype),
+                         units)

@@ -5,6 +5,7 @@ It validates and converts every input, owns theta (one flat array; ``weights`` a
 the order of the rows each epoch, timing, the history and the divergence check. The
 per-example work happens in ``fastbp.kernels``, one kernel call per epoch.
 """
+import math
 import time
 
 import numpy as np
@@ -125,6 +126,8 @@ class Network:
         self.biases = self.layout.biases(self._theta)
         self.spec = self.layout.spec()
         self._ws = self.layout.workspace(dtype)
+        self._backup = np.empty_like(self._theta)  # scratch for partial_fit's fast path
+        self._lr_buf = np.empty(1, dtype=dtype)
         self._rng = np.random.default_rng(seed)
         _init.initialize(self._theta, self.layout, init, self._rng)
         self.history_ = None
@@ -167,6 +170,8 @@ class Network:
         new.weights = new.layout.weights(new._theta)
         new.biases = new.layout.biases(new._theta)
         new._ws = new.layout.workspace(self.dtype)
+        new._backup = np.empty_like(new._theta)
+        new._lr_buf = np.empty(1, dtype=self.dtype)
         new._rng = np.random.default_rng(self._rng.integers(2**63))
         return new
 
@@ -274,6 +279,22 @@ class Network:
 
         X may be a single example (1-D), with Y its target row or class index.
         """
+        # Fast path for the online loop: one example as 1-D arrays of the network's dtype.
+        # The same checks (finite inputs, targets in the loss's domain, divergence with
+        # theta restored) run inside one kernel; any failure re-runs the full path below,
+        # which raises the precise error.
+        if (type(X) is np.ndarray and type(Y) is np.ndarray and X.ndim == 1 and Y.ndim == 1
+                and X.dtype == self.dtype and Y.dtype == self.dtype
+                and X.shape[0] == self.layout.sizes[0] and Y.shape[0] == self.layout.sizes[-1]
+                and X.flags.c_contiguous and Y.flags.c_contiguous
+                and type(lr) is float and 0.0 < lr < math.inf and batch_size == 1
+                and l2 == 0.0 and type(batch_size) is int):
+            ws = self._ws
+            self._lr_buf[0] = lr
+            status, cost = kernels.checked_step(self._theta, self.spec.table, self.spec.loss,
+                                                ws.units, X, Y, self._lr_buf, self._backup)
+            if status == 0:
+                return float(cost)
         lr = v.check_real("lr", lr, minimum=0.0, strict=True)
         batch_size = v.check_int("batch_size", batch_size)
         l2 = v.check_real("l2", l2, minimum=0.0)

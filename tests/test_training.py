@@ -204,3 +204,36 @@ def test_demo_command_rejects_bad_sizes(capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--sizes", "64,x"])
     assert "--sizes must be comma-separated integers" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("output", ["sigmoid", "softmax", "identity"])
+def test_partial_fit_fast_path_matches_the_general_path(dtype, output):
+    # 1-D arrays of the network's dtype take the single-example fast path; lists do not
+    from conftest import make_data
+
+    X, Y = make_data(output, n=30, n_in=3, n_out=2, seed=1, dtype=dtype)
+    fast = fastbp.Network([3, 4, 2], hidden="tanh", output=output, dtype=dtype, seed=0)
+    slow = fast.copy()
+    costs_fast = [fast.partial_fit(x, y, lr=0.1) for x, y in zip(X, Y)]
+    costs_slow = [slow.partial_fit(x.tolist(), [y.tolist()], lr=0.1) for x, y in zip(X, Y)]
+    np.testing.assert_array_equal(fast.theta, slow.theta)
+    np.testing.assert_allclose(costs_fast, costs_slow, rtol=1e-6 if dtype == "float32" else 1e-14)
+
+
+def test_partial_fit_fast_path_still_validates_and_restores():
+    net = fastbp.Network([2, 3, 2], output="softmax", seed=0)
+    before = net.theta.copy()
+    x = np.array([0.1, 0.2])
+    with pytest.raises(ValueError, match=r"X contains 1 non-finite value"):
+        net.partial_fit(np.array([np.nan, 0.2]), np.array([1.0, 0.0]))
+    with pytest.raises(ValueError, match=r"Y must lie in \[0, 1\]"):
+        net.partial_fit(x, np.array([2.0, -1.0]))
+    with pytest.raises(ValueError, match=r"rows must each sum to 1"):
+        net.partial_fit(x, np.array([0.5, 0.2]))
+    np.testing.assert_array_equal(net.theta, before)
+    reg = fastbp.Network([2, 3, 1], hidden="identity", output="identity", seed=0)
+    before = reg.theta.copy()
+    with pytest.raises(fastbp.DivergenceError, match="epoch 1 of 1"):
+        reg.partial_fit(np.array([1e200, 1e200]), np.array([-1e200]), lr=1.0)
+    np.testing.assert_array_equal(reg.theta, before)
