@@ -132,16 +132,59 @@ def backprop(theta, layout, x, y):
     return c, nabla_W, nabla_b
 
 
-def sgd_step(theta, layout, x, y, lr, l2=0.0):
-    """One per-example step in place; returns the cost before it."""
+class Optimizer:
+    """Optimiser state for the baseline: flat m, v in theta's layout (as ``fastbp.optim``).
+
+    name: sgd, momentum, nesterov or adam; the update rules are scikit-learn's.
+    """
+
+    def __init__(self, name, theta, layout, momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.name, self.layout = name, layout
+        self.momentum, self.beta1, self.beta2, self.eps = momentum, beta1, beta2, eps
+        self.m = np.zeros_like(theta)
+        self.v = np.zeros_like(theta)
+        self.t = 0
+
+    def step(self, theta, grads, lr):
+        """Update every W^l, b^l of theta with its gradient (lists of arrays, l2 included)."""
+        params = _views(theta, self.layout)
+        params = params[0] + params[1]
+        ms = self.layout.weights(self.m) + self.layout.biases(self.m)
+        vs = self.layout.weights(self.v) + self.layout.biases(self.v)
+        if self.name == "adam":
+            self.t += 1
+            lr_t = lr * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+        for p, g, m, v in zip(params, grads, ms, vs):
+            if self.name == "sgd":
+                p -= lr * g
+            elif self.name == "momentum":
+                m[...] = self.momentum * m - lr * g
+                p += m
+            elif self.name == "nesterov":
+                m[...] = self.momentum * m - lr * g
+                p += self.momentum * m - lr * g
+            elif self.name == "adam":
+                m[...] = self.beta1 * m + (1 - self.beta1) * g
+                v[...] = self.beta2 * v + (1 - self.beta2) * (g * g)
+                p -= lr_t * m / (np.sqrt(v) + self.eps)
+            else:
+                raise ValueError(f"unknown optimizer {self.name!r}")
+
+
+def sgd_step(theta, layout, x, y, lr, l2=0.0, opt=None):
+    """One per-example step in place (plain SGD, or the optimiser ``opt``); returns the cost before it."""
     c, nabla_W, nabla_b = backprop(theta, layout, x, y)
-    for W, b, gW, gb in zip(*_views(theta, layout), nabla_W, nabla_b):
-        W -= lr * (gW + l2 * W)
-        b -= lr * gb
+    Ws, bs = _views(theta, layout)
+    if opt is None:
+        for W, b, gW, gb in zip(Ws, bs, nabla_W, nabla_b):
+            W -= lr * (gW + l2 * W)
+            b -= lr * gb
+    else:
+        opt.step(theta, [gW + l2 * W for W, gW in zip(Ws, nabla_W)] + nabla_b, lr)
     return c
 
 
-def batch_step(theta, layout, X, Y, lr, l2=0.0):
+def batch_step(theta, layout, X, Y, lr, l2=0.0, opt=None):
     """One mini-batch step in place with the batch's mean gradient; returns the summed cost."""
     m = X.shape[0]
     sum_W = [np.zeros_like(W) for W in layout.weights(theta)]
@@ -153,22 +196,27 @@ def batch_step(theta, layout, X, Y, lr, l2=0.0):
         for l in range(layout.n_weight_layers):
             sum_W[l] += nabla_W[l]
             sum_b[l] += nabla_b[l]
-    for W, b, gW, gb in zip(*_views(theta, layout), sum_W, sum_b):
-        W -= lr * (gW / m + l2 * W)
-        b -= lr * (gb / m)
+    Ws, bs = _views(theta, layout)
+    if opt is None:
+        for W, b, gW, gb in zip(Ws, bs, sum_W, sum_b):
+            W -= lr * (gW / m + l2 * W)
+            b -= lr * (gb / m)
+    else:
+        opt.step(theta, [gW / m + l2 * W for W, gW in zip(Ws, sum_W)] + [gb / m for gb in sum_b],
+                 lr)
     return total
 
 
-def epoch(theta, layout, X, Y, order, lr, l2=0.0, batch_size=1):
+def epoch(theta, layout, X, Y, order, lr, l2=0.0, batch_size=1, opt=None):
     """One pass over the rows ``order``; returns the summed cost (as ``kernels.epoch``)."""
     total = 0.0
     if batch_size == 1:
         for i in order:
-            total += sgd_step(theta, layout, X[i], Y[i], lr, l2)
+            total += sgd_step(theta, layout, X[i], Y[i], lr, l2, opt)
         return total
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
-        total += batch_step(theta, layout, X[rows], Y[rows], lr, l2)
+        total += batch_step(theta, layout, X[rows], Y[rows], lr, l2, opt)
     return total
 
 

@@ -1,0 +1,217 @@
+"""Optimisers in the kernels: classical momentum, Nesterov momentum and Adam.
+
+Plain SGD runs through ``fastbp.kernels.epoch`` (its fused sweep is the fastest path).
+The other optimisers keep their state in flat arrays laid out like theta (``OptState``)
+and update each parameter from its gradient g, in the conventions of scikit-learn's MLP
+(``sklearn.neural_network._stochastic_optimizers``):
+
+- momentum:  v = mu v - lr g;  theta += v
+- nesterov:  v = mu v - lr g;  theta += mu v - lr g
+- adam:      t += 1;  lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t)
+             m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
+             theta -= lr_t m / (sqrt(v) + eps)
+
+g is the example's gradient (per-example SGD) or the mini-batch's mean gradient, plus
+l2 * W on the weights. One step is one example or one mini-batch; Adam's t counts steps.
+The backward sweep reads a weight row for delta^l, then updates it from L1 cache.
+"""
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from . import activations as act
+from ._jit import borrow, jit
+from .kernels import U, _backward_accumulate, _forward, _load_row, _output_delta, _zero, cast_like
+from .layout import ACT, B_OFF, SIZES, U_OFF, W_OFF
+
+SGD = 0
+MOMENTUM = 1
+NESTEROV = 2
+ADAM = 3
+CODES = {"sgd": SGD, "momentum": MOMENTUM, "nesterov": NESTEROV, "adam": ADAM}
+
+# positions in OptState.hp
+LR, L2, MU, BETA1, BETA2, EPS = range(6)
+
+
+class OptState(NamedTuple):
+    """An optimiser and its state, as kernels see it.
+
+    code: optimiser code. hp: (6,) array of theta's dtype: lr, l2, momentum, beta1, beta2,
+    eps. m: velocity (momentum, nesterov) or first moment (adam), theta's layout.
+    v: second moment (adam; empty otherwise). t: int64 (1,), Adam's step count.
+    """
+
+    code: int
+    hp: np.ndarray
+    m: np.ndarray
+    v: np.ndarray
+    t: np.ndarray
+
+
+def make_state(optimizer, n_params, dtype, lr, l2=0.0, momentum=0.9, beta1=0.9, beta2=0.999,
+               eps=1e-8):
+    """A fresh OptState (zero moments, t = 0)."""
+    code = CODES[optimizer]
+    hp = np.array([lr, l2, momentum, beta1, beta2, eps], dtype=dtype)
+    m = np.zeros(n_params if code != SGD else 0, dtype=dtype)
+    v = np.zeros(n_params if code == ADAM else 0, dtype=dtype)
+    return OptState(code, hp, m, v, np.zeros(1, dtype=np.int64))
+
+
+@jit
+def _adam_lr(hp, t):
+    """lr_t of Adam's step number t (1-based), in theta's dtype."""
+    b1 = hp[BETA1]
+    b2 = hp[BETA2]
+    return hp[LR] * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+
+
+@jit
+def _update(code, theta, m, v, p, g, hp, lr_t):
+    """Apply the optimiser to parameter p with gradient g."""
+    lr = hp[LR]
+    if code == MOMENTUM:
+        m[p] = hp[MU] * m[p] - lr * g
+        theta[p] += m[p]
+    elif code == NESTEROV:
+        m[p] = hp[MU] * m[p] - lr * g
+        theta[p] += hp[MU] * m[p] - lr * g
+    elif code == ADAM:
+        b1 = hp[BETA1]
+        b2 = hp[BETA2]
+        m[p] = b1 * m[p] + (1.0 - b1) * g
+        v[p] = b2 * v[p] + (1.0 - b2) * (g * g)
+        theta[p] -= lr_t * m[p] / (math.sqrt(v[p]) + hp[EPS])
+    else:
+        theta[p] -= lr * g
+
+
+@jit
+def _update_row(code, theta, m, v, row, n, dj, a, ai, hp, lr_t):
+    """Update weights theta[row:row+n] with g_k = dj * a[ai+k] + l2 * w_k (branch outside the loop)."""
+    l2 = hp[L2]
+    lr = hp[LR]
+    mu = hp[MU]
+    if code == MOMENTUM:
+        for k in range(n):
+            p = row + k
+            g = dj * a[ai + k] + l2 * theta[p]
+            m[p] = mu * m[p] - lr * g
+            theta[p] += m[p]
+    elif code == NESTEROV:
+        for k in range(n):
+            p = row + k
+            g = dj * a[ai + k] + l2 * theta[p]
+            m[p] = mu * m[p] - lr * g
+            theta[p] += mu * m[p] - lr * g
+    else:  # ADAM
+        b1 = hp[BETA1]
+        b2 = hp[BETA2]
+        eps = hp[EPS]
+        for k in range(n):
+            p = row + k
+            g = dj * a[ai + k] + l2 * theta[p]
+            m[p] = b1 * m[p] + (1.0 - b1) * g
+            v[p] = b2 * v[p] + (1.0 - b2) * (g * g)
+            theta[p] -= lr_t * m[p] / (math.sqrt(v[p]) + eps)
+
+
+@jit
+def _backward_update_opt(theta, tab, z, a, delta, code, hp, m, v, lr_t):
+    """Recursive deltas, then each weight row and bias updated by the optimiser."""
+    for l in range(tab.shape[1] - 2, -1, -1):
+        n_in = U(tab[SIZES, l])
+        n_out = U(tab[SIZES, l + 1])
+        wo = U(tab[W_OFF, l])
+        bo = U(tab[B_OFF, l])
+        ai = U(tab[U_OFF, l])
+        do = U(tab[U_OFF, l + 1])
+        if l > 0:
+            _zero(delta, ai, n_in)
+        for j in range(n_out):
+            dj = delta[do + j]
+            row = wo + j * n_in
+            if l > 0:
+                for k in range(n_in):
+                    delta[ai + k] += theta[row + k] * dj  # old W feeds delta^l
+            _update_row(code, theta, m, v, row, n_in, dj, a, ai, hp, lr_t)
+            _update(code, theta, m, v, bo + j, dj, hp, lr_t)
+        if l > 0:
+            act.mul_derivative(tab[ACT, l - 1], z, a, delta, ai, n_in)
+
+
+@jit
+def _apply_gradient_opt(theta, tab, grad, code, hp, m, v, lr_t, mb):
+    """One optimiser step from the summed gradient of mb examples in grad; zeroes grad."""
+    mf = cast_like(theta, mb)
+    l2 = hp[L2]
+    for l in range(tab.shape[1] - 1):
+        n_out = U(tab[SIZES, l + 1])
+        n_w = n_out * U(tab[SIZES, l])
+        wo = U(tab[W_OFF, l])
+        bo = U(tab[B_OFF, l])
+        for k in range(n_w):
+            p = wo + k
+            _update(code, theta, m, v, p, grad[p] / mf + l2 * theta[p], hp, lr_t)
+            grad[p] = 0.0
+        for k in range(n_out):
+            p = bo + k
+            _update(code, theta, m, v, p, grad[p] / mf, hp, lr_t)
+            grad[p] = 0.0
+
+
+@jit
+def epoch(theta, spec, ws, opt, X, Y, order, batch_size):
+    """One pass over the rows ``order`` with the optimiser ``opt`` (an ``OptState``).
+
+    Same semantics as ``fastbp.kernels.epoch``; updates theta and opt's state in place and
+    returns the summed cost of the examples, each measured before its own update.
+    """
+    theta = borrow(theta)
+    X = borrow(X)
+    Y = borrow(Y)
+    order = borrow(order)
+    tab = borrow(spec.table)
+    loss_code = spec.loss
+    z = borrow(ws.z)
+    a = borrow(ws.a)
+    delta = borrow(ws.delta)
+    grad = borrow(ws.grad)
+    hp = borrow(opt.hp)
+    m = borrow(opt.m)
+    v = borrow(opt.v)
+    t = opt.t
+    code = opt.code
+    n0 = U(tab[SIZES, 0])
+    n = order.shape[0]
+    total = 0.0
+    lr_t = hp[LR]
+    if batch_size == 1:
+        for s in range(n):
+            i = U(order[s])
+            _load_row(a, X, i, n0)
+            _forward(theta, tab, z, a)
+            total += _output_delta(tab, loss_code, z, a, delta, Y, i)
+            if code == ADAM:
+                t[0] += 1
+                lr_t = _adam_lr(hp, t[0])
+            _backward_update_opt(theta, tab, z, a, delta, code, hp, m, v, lr_t)
+        return total
+    _zero(grad, U(0), U(grad.shape[0]))
+    start = 0
+    while start < n:
+        stop = min(start + batch_size, n)
+        for s in range(start, stop):
+            i = U(order[s])
+            _load_row(a, X, i, n0)
+            _forward(theta, tab, z, a)
+            total += _output_delta(tab, loss_code, z, a, delta, Y, i)
+            _backward_accumulate(theta, tab, z, a, delta, grad)
+        if code == ADAM:
+            t[0] += 1
+            lr_t = _adam_lr(hp, t[0])
+        _apply_gradient_opt(theta, tab, grad, code, hp, m, v, lr_t, stop - start)
+        start = stop
+    return total
