@@ -8,7 +8,8 @@ NumPy, the oracle the kernels are tested against.
 from . import baseline, kernels
 from .gradcheck import gradcheck, numerical_gradient
 from .layout import Layout, Spec, Workspace
-from .network import DivergenceError, History, Network
+from .network import Network
+from .training import DivergenceError, History
 
 __version__ = "0.1.0"
 

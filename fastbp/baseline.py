@@ -273,21 +273,41 @@ class BaselineNetwork:
         out = np.array([forward(self.theta, self.layout, x)[1][-1] for x in X])
         return out[0] if was_1d else out
 
-    def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=None):
-        """Same semantics as ``Network.fit``; returns the per-epoch mean training loss."""
+    def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=None,
+            optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8,
+            schedule="constant", power_t=0.5, decay=0.1, step_size=10, tol=1e-4,
+            adaptive_patience=2):
+        """Same semantics as ``Network.fit`` (without validation and dropout); returns the
+        per-epoch mean training loss."""
         X, _ = v.check_X(X, self.sizes[0], self.dtype)
         Y = v.check_Y(Y, X.shape[0], self.sizes[-1], self.output, self.loss_name, self.dtype)
         rng = self._rng if seed is None else np.random.default_rng(seed)
-        lr, l2 = self.dtype.type(lr), self.dtype.type(l2)
+        opt = None if optimizer == "sgd" else Optimizer(optimizer, self.theta, self.layout,
+                                                        momentum, beta1, beta2, epsilon)
         history = []
-        for _ in range(epochs):
+        best, bad, rate = np.inf, 0, lr
+        for e in range(1, epochs + 1):
+            if schedule == "invscaling":
+                rate = lr / e ** power_t
+            elif schedule == "step":
+                rate = lr * decay ** ((e - 1) // step_size)
+            elif schedule == "exponential":
+                rate = lr * decay ** (e - 1)
+            elif schedule == "constant":
+                rate = lr
             order = rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
-            total = epoch(self.theta, self.layout, X, Y, order, lr, l2, batch_size)
+            total = epoch(self.theta, self.layout, X, Y, order, self.dtype.type(rate),
+                          self.dtype.type(l2), batch_size, opt)
             mean = total / X.shape[0]
             if l2:
                 mean += 0.5 * float(l2) * sum(float(np.sum(W * W))
                                               for W in self.layout.weights(self.theta))
             history.append(mean)
+            if schedule == "adaptive":
+                bad = bad + 1 if mean > best - tol else 0
+                best = min(best, mean)
+                if bad >= adaptive_patience:
+                    rate, bad = rate / 5.0, 0
         return history
 
 

@@ -16,49 +16,8 @@ from . import init as _init
 from . import kernels
 from . import losses
 from .layout import Layout
-
-
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or parameters; theta was restored.
-
-    Attributes: ``epoch`` (1-based) where it happened and ``history`` up to the last good epoch.
-    """
-
-    def __init__(self, message, epoch, history):
-        super().__init__(message)
-        self.epoch = epoch
-        self.history = history
-
-
-class History:
-    """What ``fit`` measured, one entry per completed epoch.
-
-    loss: mean training cost of the epoch's examples, each measured just before its own
-    update (as scikit-learn's ``loss_curve_``), plus (l2/2) * sum(W^2) at the epoch's end.
-    seconds: wall time of the epoch's kernel calls; samples_per_second: rows / seconds.
-    """
-
-    KEYS = ("loss", "seconds", "samples_per_second")
-
-    def __init__(self):
-        self.loss = []
-        self.seconds = []
-        self.samples_per_second = []
-
-    def __len__(self):
-        return len(self.loss)
-
-    def __getitem__(self, key):
-        if key not in self.KEYS:
-            raise KeyError(f"history has no {key!r}; it records {self.KEYS}")
-        return getattr(self, key)
-
-    def as_dict(self):
-        return {k: list(getattr(self, k)) for k in self.KEYS}
-
-    def __repr__(self):
-        last = f", last loss {self.loss[-1]:.6g}" if self.loss else ""
-        return f"History({len(self)} epochs{last})"
+from .training import DivergenceError, History
+from . import training
 
 
 class Network:
@@ -245,34 +204,50 @@ class Network:
                 f"variance), or a larger l2.", epoch, history)
         return mean, seconds
 
-    def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=None):
-        """Train by SGD for ``epochs`` passes over (X, Y); returns a ``History``.
+    def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=None,
+            optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8,
+            schedule="constant", power_t=0.5, decay=0.1, step_size=10, tol=1e-4,
+            adaptive_patience=2, validation_data=None, validation_fraction=None,
+            early_stopping=False, patience=10, min_delta=0.0, progress=None, callback=None,
+            chunk_size=65536):
+        """Train for ``epochs`` passes over (X, Y); returns a ``History``.
 
-        batch_size 1 is per-example SGD; b > 1 updates with the mean gradient of b examples
-        (the last batch of an epoch may be smaller). Each step adds l2 * W to the weights'
-        gradient. With ``shuffle`` the rows are visited in a new random order every epoch,
-        drawn from ``seed`` (or from the network's own generator when seed is None).
-        Raises ``DivergenceError`` (theta restored to the last finite state) if the loss or
-        the parameters become non-finite.
+        Steps: batch_size 1 is per-example SGD; b > 1 updates with the mean gradient of b
+        examples (the last batch of an epoch may be smaller). Each step adds l2 * W to the
+        weights' gradient. With ``shuffle`` the rows are visited in a new random order every
+        epoch, drawn from ``seed`` (or from the network's own generator when seed is None).
+
+        optimizer: "sgd", "momentum" (``momentum``), "nesterov" (``momentum``) or "adam"
+        (``beta1``, ``beta2``, ``epsilon``); scikit-learn's update rules; the state starts
+        at zero in every fit.
+        schedule: the learning rate per epoch: "constant", "invscaling" (lr / epoch^power_t),
+        "step" (times ``decay`` every ``step_size`` epochs), "exponential" (times ``decay``
+        every epoch) or "adaptive" (divided by 5 whenever ``adaptive_patience`` epochs in a
+        row fail to lower the monitored loss by ``tol``; the monitored loss is the validation
+        loss when there is validation data, else the training loss).
+        validation_data=(X_val, Y_val) or validation_fraction (held out from X after a
+        seeded shuffle): the validation loss and accuracy are recorded every epoch.
+        early_stopping: stop when the validation loss has not improved by more than
+        ``min_delta`` for ``patience`` epochs and restore the best epoch's parameters
+        (validation_fraction defaults to 0.1 when no validation data is given).
+        progress: one line per epoch on stderr (default: only when stderr is a terminal).
+        callback(net, epoch, history) after each epoch; returning True stops training.
+        chunk_size: rows per kernel call; Ctrl-C is honoured between calls, leaving the
+        model at the last completed chunk with ``history_`` (and the exception's
+        ``history``) holding the completed epochs.
+
+        Raises ``DivergenceError`` (theta restored to its state before the epoch) if the
+        loss or the parameters become non-finite.
         """
-        epochs = v.check_int("epochs", epochs)
-        lr = v.check_real("lr", lr, minimum=0.0, strict=True)
-        batch_size = v.check_int("batch_size", batch_size)
-        l2 = v.check_real("l2", l2, minimum=0.0)
-        shuffle = v.check_bool("shuffle", shuffle)
-        seed = v.check_seed("seed", seed)
-        X, Y = self._xy(X, Y)
-        rng = self._rng if seed is None else np.random.default_rng(seed)
-        n = X.shape[0]
-        history = History()
-        for e in range(1, epochs + 1):
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            mean, seconds = self._run_epoch(X, Y, order, lr, l2, batch_size, e, history, epochs)
-            history.loss.append(float(mean))
-            history.seconds.append(seconds)
-            history.samples_per_second.append(n / seconds if seconds > 0 else float("inf"))
-        self.history_ = history
-        return history
+        return training.fit(self, X, Y, epochs=epochs, lr=lr, batch_size=batch_size, l2=l2,
+                            shuffle=shuffle, seed=seed, optimizer=optimizer, momentum=momentum,
+                            beta1=beta1, beta2=beta2, epsilon=epsilon, schedule=schedule,
+                            power_t=power_t, decay=decay, step_size=step_size, tol=tol,
+                            adaptive_patience=adaptive_patience, validation_data=validation_data,
+                            validation_fraction=validation_fraction,
+                            early_stopping=early_stopping, patience=patience,
+                            min_delta=min_delta, progress=progress, callback=callback,
+                            chunk_size=chunk_size)
 
     def partial_fit(self, X, Y, lr=0.1, batch_size=1, l2=0.0):
         """One pass over (X, Y) in the given row order (online learning); returns its mean loss.

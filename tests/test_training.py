@@ -119,7 +119,9 @@ def test_history_records_each_epoch():
     assert len(h) == 4 and net.history_ is h
     assert len(h["loss"]) == len(h.seconds) == len(h.samples_per_second) == 4
     assert all(s > 0 for s in h.seconds) and h.loss[-1] < h.loss[0]
-    assert set(h.as_dict()) == {"loss", "seconds", "samples_per_second"}
+    assert set(h.as_dict()) == {"loss", "val_loss", "val_accuracy", "lr", "seconds",
+                                "samples_per_second"}
+    assert h.lr == [0.1] * 4 and h.val_loss == [] and h.best_epoch is None
     with pytest.raises(KeyError, match="history has no 'acc'"):
         h["acc"]
 
