@@ -119,3 +119,33 @@ def mul_derivative(code, z, a, d, o, n):
         for k in range(n):
             d[o + k] *= sigmoid(z[o + k])
     # IDENTITY: g' = 1
+
+
+@jit
+def mul_derivative_z(code, z, d, o, n):
+    """d[o + k] *= g'(z[o + k]) computed from z alone (used under dropout, where the
+    activation buffer holds the dropped-out values rather than g(z))."""
+    if code == SIGMOID:
+        for k in range(n):
+            s = sigmoid(z[o + k])
+            d[o + k] *= s * (1.0 - s)
+    elif code == TANH:
+        for k in range(n):
+            t = math.tanh(z[o + k])
+            d[o + k] *= 1.0 - t * t
+    elif code == RELU:
+        for k in range(n):
+            if not z[o + k] > 0.0:
+                d[o + k] = 0.0
+    elif code == LEAKY_RELU:
+        for k in range(n):
+            if not z[o + k] > 0.0:
+                d[o + k] *= LEAKY_SLOPE
+    elif code == ELU:
+        for k in range(n):
+            zk = z[o + k]
+            if not zk > 0.0:
+                d[o + k] *= ELU_ALPHA * math.exp(zk)
+    elif code == SOFTPLUS:
+        for k in range(n):
+            d[o + k] *= sigmoid(z[o + k])

@@ -104,21 +104,66 @@ def output_delta(layout, z, a, y):
     return e * activation_derivative(out, z, a)
 
 
-def forward(theta, layout, x):
-    """Lists of z^l and a^l for l = 0 .. L-1 (z^0 is None, a^0 is x)."""
+def uniform(seed, step, units):
+    """fastbp.optim.uniform for an array of unit indices: splitmix64 in uint64 arithmetic."""
+    with np.errstate(over="ignore"):
+        x = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+             + np.uint64(step) * np.uint64(0xD1B54A32D192ED03) + units.astype(np.uint64))
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+class Dropout:
+    """Inverted dropout masks drawn exactly as the kernels draw them (see fastbp.optim)."""
+
+    def __init__(self, rates, layout, dtype, seed):
+        self.layout, self.seed, self.step = layout, int(seed), 0
+        L = len(layout.sizes)
+        self.keep = np.ones(L, dtype=dtype)
+        self.keep[1:L - 1] = 1.0 - np.asarray(rates, dtype=np.float64)
+        self.scale = (1.0 / self.keep.astype(np.float64)).astype(dtype)
+
+    def mask(self, layer):
+        """The mask of hidden ``layer`` for the current example (scale where kept, else 0)."""
+        start = int(self.layout.u_off[layer])
+        units = np.arange(start, start + self.layout.sizes[layer])
+        kept = uniform(self.seed, self.step, units) < self.keep[layer]
+        return np.where(kept, self.scale[layer], 0).astype(self.scale.dtype)
+
+
+def forward(theta, layout, x, drop=None):
+    """Lists of z^l and a^l for l = 0 .. L-1 (z^0 is None, a^0 is x), and the dropout masks
+    (None where no dropout applies). With ``drop``, a^l of each hidden layer is g(z^l) times
+    its mask, and the undropped g(z^l) is kept in the masks' partner list ``g``."""
     Ws, bs = _views(theta, layout)
-    zs, acts = [None], [x]
+    zs, acts, masks = [None], [x], [None]
+    L = layout.n_weight_layers + 1
     for l in range(layout.n_weight_layers):
         z = np.dot(Ws[l], acts[-1]) + bs[l]
+        a = activation(layout.activations[l], z)
+        mask = None
+        if drop is not None and l + 1 < L - 1 and drop.keep[l + 1] < 1:
+            mask = drop.mask(l + 1)
         zs.append(z)
-        acts.append(activation(layout.activations[l], z))
-    return zs, acts
+        masks.append(mask)
+        acts.append(a if mask is None else a * mask)
+    if drop is None:
+        return zs, acts
+    return zs, acts, masks
 
 
-def backprop(theta, layout, x, y):
+def backprop(theta, layout, x, y, drop=None):
     """(cost, nabla_W, nabla_b) of one example, as lists per weight layer."""
     Ws, _ = _views(theta, layout)
-    zs, acts = forward(theta, layout, x)
+    if drop is None:
+        zs, acts = forward(theta, layout, x)
+        masks = [None] * len(zs)
+    else:
+        zs, acts, masks = forward(theta, layout, x, drop)
+        drop.step += 1
     delta = output_delta(layout, zs[-1], acts[-1], y)
     c = cost(layout, zs[-1], acts[-1], y)
     nabla_W = [None] * layout.n_weight_layers
@@ -127,8 +172,12 @@ def backprop(theta, layout, x, y):
         nabla_W[l] = np.outer(delta, acts[l])
         nabla_b[l] = delta
         if l > 0:
-            delta = np.dot(Ws[l].T, delta) * activation_derivative(
-                layout.activations[l - 1], zs[l], acts[l])
+            name = layout.activations[l - 1]
+            if masks[l] is None:
+                delta = np.dot(Ws[l].T, delta) * activation_derivative(name, zs[l], acts[l])
+            else:
+                g = activation(name, zs[l])  # the undropped activation
+                delta = np.dot(Ws[l].T, delta) * masks[l] * activation_derivative(name, zs[l], g)
     return c, nabla_W, nabla_b
 
 
@@ -171,9 +220,10 @@ class Optimizer:
                 raise ValueError(f"unknown optimizer {self.name!r}")
 
 
-def sgd_step(theta, layout, x, y, lr, l2=0.0, opt=None):
-    """One per-example step in place (plain SGD, or the optimiser ``opt``); returns the cost before it."""
-    c, nabla_W, nabla_b = backprop(theta, layout, x, y)
+def sgd_step(theta, layout, x, y, lr, l2=0.0, opt=None, drop=None):
+    """One per-example step in place (plain SGD, or the optimiser ``opt``; dropout ``drop``);
+    returns the cost before it."""
+    c, nabla_W, nabla_b = backprop(theta, layout, x, y, drop)
     Ws, bs = _views(theta, layout)
     if opt is None:
         for W, b, gW, gb in zip(Ws, bs, nabla_W, nabla_b):
@@ -184,14 +234,14 @@ def sgd_step(theta, layout, x, y, lr, l2=0.0, opt=None):
     return c
 
 
-def batch_step(theta, layout, X, Y, lr, l2=0.0, opt=None):
+def batch_step(theta, layout, X, Y, lr, l2=0.0, opt=None, drop=None):
     """One mini-batch step in place with the batch's mean gradient; returns the summed cost."""
     m = X.shape[0]
     sum_W = [np.zeros_like(W) for W in layout.weights(theta)]
     sum_b = [np.zeros_like(b) for b in layout.biases(theta)]
     total = 0.0
     for x, y in zip(X, Y):
-        c, nabla_W, nabla_b = backprop(theta, layout, x, y)
+        c, nabla_W, nabla_b = backprop(theta, layout, x, y, drop)
         total += c
         for l in range(layout.n_weight_layers):
             sum_W[l] += nabla_W[l]
@@ -207,16 +257,16 @@ def batch_step(theta, layout, X, Y, lr, l2=0.0, opt=None):
     return total
 
 
-def epoch(theta, layout, X, Y, order, lr, l2=0.0, batch_size=1, opt=None):
+def epoch(theta, layout, X, Y, order, lr, l2=0.0, batch_size=1, opt=None, drop=None):
     """One pass over the rows ``order``; returns the summed cost (as ``kernels.epoch``)."""
     total = 0.0
     if batch_size == 1:
         for i in order:
-            total += sgd_step(theta, layout, X[i], Y[i], lr, l2, opt)
+            total += sgd_step(theta, layout, X[i], Y[i], lr, l2, opt, drop)
         return total
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
-        total += batch_step(theta, layout, X[rows], Y[rows], lr, l2, opt)
+        total += batch_step(theta, layout, X[rows], Y[rows], lr, l2, opt, drop)
     return total
 
 
@@ -276,12 +326,18 @@ class BaselineNetwork:
     def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=None,
             optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8,
             schedule="constant", power_t=0.5, decay=0.1, step_size=10, tol=1e-4,
-            adaptive_patience=2):
-        """Same semantics as ``Network.fit`` (without validation and dropout); returns the
+            adaptive_patience=2, dropout=None):
+        """Same semantics as ``Network.fit`` (without validation data); returns the
         per-epoch mean training loss."""
         X, _ = v.check_X(X, self.sizes[0], self.dtype)
         Y = v.check_Y(Y, X.shape[0], self.sizes[-1], self.output, self.loss_name, self.dtype)
         rng = self._rng if seed is None else np.random.default_rng(seed)
+        drop = None
+        if dropout is not None:
+            n_hidden = len(self.sizes) - 2
+            rates = [dropout] * n_hidden if np.ndim(dropout) == 0 else list(dropout)
+            if any(r > 0 for r in rates):
+                drop = Dropout(rates, self.layout, self.dtype, rng.integers(2**63))
         opt = None if optimizer == "sgd" else Optimizer(optimizer, self.theta, self.layout,
                                                         momentum, beta1, beta2, epsilon)
         history = []
@@ -297,7 +353,7 @@ class BaselineNetwork:
                 rate = lr
             order = rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
             total = epoch(self.theta, self.layout, X, Y, order, self.dtype.type(rate),
-                          self.dtype.type(l2), batch_size, opt)
+                          self.dtype.type(l2), batch_size, opt, drop)
             mean = total / X.shape[0]
             if l2:
                 mean += 0.5 * float(l2) * sum(float(np.sum(W * W))

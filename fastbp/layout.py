@@ -45,10 +45,11 @@ class Spec(NamedTuple):
 
 
 class Workspace(NamedTuple):
-    """Scratch buffers for one thread: z, a, delta (laid out by ``u_off``), grad (theta's layout).
+    """Scratch buffers for one thread: z, a, delta and the dropout mask (laid out by
+    ``u_off``), grad (theta's layout).
 
-    z, a and delta are the rows of ``units`` (one (3, n_units) allocation), so a kernel
-    that needs all three can take one array.
+    z, a, delta and mask are the rows of ``units`` (one (4, n_units) allocation), so a
+    kernel that needs them all can take one array.
     """
 
     z: np.ndarray
@@ -56,6 +57,7 @@ class Workspace(NamedTuple):
     delta: np.ndarray
     grad: np.ndarray
     units: np.ndarray
+    mask: np.ndarray
 
 
 class Layout:
@@ -138,6 +140,6 @@ class Layout:
 
     def workspace(self, dtype):
         """A fresh workspace (zeros) for one thread of this layout."""
-        units = np.zeros((3, self.n_units), dtype=dtype)
+        units = np.zeros((4, self.n_units), dtype=dtype)
         return Workspace(units[0], units[1], units[2], np.zeros(self.n_params, dtype=dtype),
-                         units)
+                         units, units[3])

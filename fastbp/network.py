@@ -209,7 +209,7 @@ class Network:
             schedule="constant", power_t=0.5, decay=0.1, step_size=10, tol=1e-4,
             adaptive_patience=2, validation_data=None, validation_fraction=None,
             early_stopping=False, patience=10, min_delta=0.0, progress=None, callback=None,
-            chunk_size=65536):
+            chunk_size=65536, dropout=None):
         """Train for ``epochs`` passes over (X, Y); returns a ``History``.
 
         Steps: batch_size 1 is per-example SGD; b > 1 updates with the mean gradient of b
@@ -232,6 +232,9 @@ class Network:
         (validation_fraction defaults to 0.1 when no validation data is given).
         progress: one line per epoch on stderr (default: only when stderr is a terminal).
         callback(net, epoch, history) after each epoch; returning True stops training.
+        dropout: inverted dropout on the hidden layers during training: one drop rate for
+        all of them or one per hidden layer (0 = off); off at prediction. Masks come from a
+        counter-based generator seeded from ``seed``, so runs are reproducible.
         chunk_size: rows per kernel call; Ctrl-C is honoured between calls, leaving the
         model at the last completed chunk with ``history_`` (and the exception's
         ``history``) holding the completed epochs.
@@ -247,7 +250,7 @@ class Network:
                             validation_fraction=validation_fraction,
                             early_stopping=early_stopping, patience=patience,
                             min_delta=min_delta, progress=progress, callback=callback,
-                            chunk_size=chunk_size)
+                            chunk_size=chunk_size, dropout=dropout)
 
     def partial_fit(self, X, Y, lr=0.1, batch_size=1, l2=0.0):
         """One pass over (X, Y) in the given row order (online learning); returns its mean loss.

@@ -14,6 +14,11 @@ and update each parameter from its gradient g, in the conventions of scikit-lear
 g is the example's gradient (per-example SGD) or the mini-batch's mean gradient, plus
 l2 * W on the weights. One step is one example or one mini-batch; Adam's t counts steps.
 The backward sweep reads a weight row for delta^l, then updates it from L1 cache.
+
+Dropout (inverted) also runs here: hidden unit u of layer l is kept for example number s
+of the fit when uniform(seed, s, u) < keep[l], and its activation is then scaled by
+scale[l] = 1 / keep[l] (else set to 0). uniform is a counter-based hash (splitmix64), so
+the masks need no stored state and ``fastbp.baseline`` can draw exactly the same ones.
 """
 import math
 from typing import NamedTuple
@@ -22,7 +27,8 @@ import numpy as np
 
 from . import activations as act
 from ._jit import borrow, jit
-from .kernels import U, _backward_accumulate, _forward, _load_row, _output_delta, _zero, cast_like
+from .kernels import (U, _forward, _layer_forward, _load_row, _output_delta, _zero,
+                      cast_like)
 from .layout import ACT, B_OFF, SIZES, U_OFF, W_OFF
 
 SGD = 0
@@ -48,6 +54,64 @@ class OptState(NamedTuple):
     m: np.ndarray
     v: np.ndarray
     t: np.ndarray
+
+
+class Dropout(NamedTuple):
+    """Dropout as kernels see it: keep (L,) and scale (L,) in theta's dtype (1 for the input
+    and output layers), seed (uint64 as int64), counter: int64 (1,), examples seen so far."""
+
+    keep: np.ndarray
+    scale: np.ndarray
+    seed: int
+    counter: np.ndarray
+
+
+def make_dropout(rates, n_layers, dtype, seed):
+    """A Dropout for drop ``rates`` (one per hidden layer) and a seed."""
+    keep = np.ones(n_layers, dtype=dtype)
+    keep[1:n_layers - 1] = 1.0 - np.asarray(rates, dtype=np.float64)
+    scale = (1.0 / keep.astype(np.float64)).astype(dtype)
+    return Dropout(keep, scale, int(seed), np.zeros(1, dtype=np.int64))
+
+
+
+@jit
+def uniform(seed, step, unit):
+    """A uniform number in [0, 1) from (seed, step, unit): splitmix64 of their mix."""
+    x = U(seed) * U(0x9E3779B97F4A7C15) + U(step) * U(0xD1B54A32D192ED03) + U(unit)
+    x = x + U(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> U(30))) * U(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> U(27))) * U(0x94D049BB133111EB)
+    x = x ^ (x >> U(31))
+    return (x >> U(11)) * (1.0 / 9007199254740992.0)
+
+
+@jit
+def _forward_dropout(theta, tab, z, a, mask, keep, scale, seed, step):
+    """Forward pass of the example in a^0 with inverted dropout on the hidden layers."""
+    n_layers = tab.shape[1]
+    for l in range(n_layers - 1):
+        _layer_forward(theta, tab, z, a, l)
+        h = l + 1
+        if h < n_layers - 1:
+            o = U(tab[U_OFF, h])
+            kp = keep[h]
+            sc = scale[h]
+            for k in range(U(tab[SIZES, h])):
+                m = sc if uniform(seed, step, o + k) < kp else sc * 0.0
+                mask[o + k] = m
+                a[o + k] *= m
+
+
+@jit
+def _hidden_derivative(tab, z, a, delta, mask, l, ai, n_in, dropout):
+    """delta^l *= g'(z^l) (times the dropout mask under dropout)."""
+    if dropout:
+        for k in range(n_in):
+            delta[ai + k] *= mask[ai + k]
+        act.mul_derivative_z(tab[ACT, l - 1], z, delta, ai, n_in)
+    else:
+        act.mul_derivative(tab[ACT, l - 1], z, a, delta, ai, n_in)
 
 
 def make_state(optimizer, n_params, dtype, lr, l2=0.0, momentum=0.9, beta1=0.9, beta2=0.999,
@@ -94,7 +158,11 @@ def _update_row(code, theta, m, v, row, n, dj, a, ai, hp, lr_t):
     l2 = hp[L2]
     lr = hp[LR]
     mu = hp[MU]
-    if code == MOMENTUM:
+    if code == SGD:
+        for k in range(n):
+            p = row + k
+            theta[p] -= lr * (dj * a[ai + k] + l2 * theta[p])
+    elif code == MOMENTUM:
         for k in range(n):
             p = row + k
             g = dj * a[ai + k] + l2 * theta[p]
@@ -119,7 +187,7 @@ def _update_row(code, theta, m, v, row, n, dj, a, ai, hp, lr_t):
 
 
 @jit
-def _backward_update_opt(theta, tab, z, a, delta, code, hp, m, v, lr_t):
+def _backward_update_opt(theta, tab, z, a, delta, mask, dropout, code, hp, m, v, lr_t):
     """Recursive deltas, then each weight row and bias updated by the optimiser."""
     for l in range(tab.shape[1] - 2, -1, -1):
         n_in = U(tab[SIZES, l])
@@ -139,7 +207,32 @@ def _backward_update_opt(theta, tab, z, a, delta, code, hp, m, v, lr_t):
             _update_row(code, theta, m, v, row, n_in, dj, a, ai, hp, lr_t)
             _update(code, theta, m, v, bo + j, dj, hp, lr_t)
         if l > 0:
-            act.mul_derivative(tab[ACT, l - 1], z, a, delta, ai, n_in)
+            _hidden_derivative(tab, z, a, delta, mask, l, ai, n_in, dropout)
+
+
+@jit
+def _backward_accumulate(theta, tab, z, a, delta, grad, mask, dropout):
+    """Recursive deltas (with the dropout mask), adding the example's gradient to grad."""
+    for l in range(tab.shape[1] - 2, -1, -1):
+        n_in = U(tab[SIZES, l])
+        n_out = U(tab[SIZES, l + 1])
+        wo = U(tab[W_OFF, l])
+        bo = U(tab[B_OFF, l])
+        ai = U(tab[U_OFF, l])
+        do = U(tab[U_OFF, l + 1])
+        if l > 0:
+            _zero(delta, ai, n_in)
+        for j in range(n_out):
+            dj = delta[do + j]
+            row = wo + j * n_in
+            if l > 0:
+                for k in range(n_in):
+                    delta[ai + k] += theta[row + k] * dj
+            for k in range(n_in):
+                grad[row + k] += dj * a[ai + k]
+            grad[bo + j] += dj
+        if l > 0:
+            _hidden_derivative(tab, z, a, delta, mask, l, ai, n_in, dropout)
 
 
 @jit
@@ -163,11 +256,13 @@ def _apply_gradient_opt(theta, tab, grad, code, hp, m, v, lr_t, mb):
 
 
 @jit
-def epoch(theta, spec, ws, opt, X, Y, order, batch_size):
-    """One pass over the rows ``order`` with the optimiser ``opt`` (an ``OptState``).
+def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
+    """One pass over the rows ``order`` with the optimiser ``opt`` (an ``OptState``) and
+    dropout ``drop`` (a ``Dropout``; keep all ones for none).
 
-    Same semantics as ``fastbp.kernels.epoch``; updates theta and opt's state in place and
-    returns the summed cost of the examples, each measured before its own update.
+    Same semantics as ``fastbp.kernels.epoch``; updates theta, opt's state and drop's
+    counter in place and returns the summed cost of the examples, each measured before
+    its own update (with dropout active).
     """
     theta = borrow(theta)
     X = borrow(X)
@@ -184,6 +279,15 @@ def epoch(theta, spec, ws, opt, X, Y, order, batch_size):
     v = borrow(opt.v)
     t = opt.t
     code = opt.code
+    mask = borrow(ws.mask)
+    keep = borrow(drop.keep)
+    scale = borrow(drop.scale)
+    seed = drop.seed
+    counter = drop.counter
+    dropout = False
+    for l in range(keep.shape[0]):
+        if keep[l] < 1.0:
+            dropout = True
     n0 = U(tab[SIZES, 0])
     n = order.shape[0]
     total = 0.0
@@ -192,12 +296,16 @@ def epoch(theta, spec, ws, opt, X, Y, order, batch_size):
         for s in range(n):
             i = U(order[s])
             _load_row(a, X, i, n0)
-            _forward(theta, tab, z, a)
+            if dropout:
+                _forward_dropout(theta, tab, z, a, mask, keep, scale, seed, counter[0])
+            else:
+                _forward(theta, tab, z, a)
+            counter[0] += 1
             total += _output_delta(tab, loss_code, z, a, delta, Y, i)
             if code == ADAM:
                 t[0] += 1
                 lr_t = _adam_lr(hp, t[0])
-            _backward_update_opt(theta, tab, z, a, delta, code, hp, m, v, lr_t)
+            _backward_update_opt(theta, tab, z, a, delta, mask, dropout, code, hp, m, v, lr_t)
         return total
     _zero(grad, U(0), U(grad.shape[0]))
     start = 0
@@ -206,9 +314,13 @@ def epoch(theta, spec, ws, opt, X, Y, order, batch_size):
         for s in range(start, stop):
             i = U(order[s])
             _load_row(a, X, i, n0)
-            _forward(theta, tab, z, a)
+            if dropout:
+                _forward_dropout(theta, tab, z, a, mask, keep, scale, seed, counter[0])
+            else:
+                _forward(theta, tab, z, a)
+            counter[0] += 1
             total += _output_delta(tab, loss_code, z, a, delta, Y, i)
-            _backward_accumulate(theta, tab, z, a, delta, grad)
+            _backward_accumulate(theta, tab, z, a, delta, grad, mask, dropout)
         if code == ADAM:
             t[0] += 1
             lr_t = _adam_lr(hp, t[0])

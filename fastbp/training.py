@@ -111,6 +111,26 @@ class DivergenceError(FloatingPointError):
         self.history = history
 
 
+def check_dropout(dropout, n_hidden):
+    """Drop rates, one per hidden layer, from None, one rate or a sequence of rates."""
+    if dropout is None:
+        return [0.0] * n_hidden
+    if np.ndim(dropout) == 0:
+        rates = [dropout] * n_hidden
+    else:
+        rates = list(dropout)
+        if len(rates) != n_hidden:
+            raise ValueError(f"dropout lists {len(rates)} rates but the network has {n_hidden} "
+                             f"hidden layer(s); give one rate or one per hidden layer")
+    out = []
+    for i, r in enumerate(rates):
+        r = v.check_real(f"dropout[{i}]" if np.ndim(dropout) else "dropout", r, minimum=0.0)
+        if r >= 1:
+            raise ValueError(f"dropout rates must be in [0, 1), got {r}")
+        out.append(r)
+    return out
+
+
 def schedule_lr(name, lr, epoch, power_t=0.5, decay=0.1, step_size=10):
     """The learning rate of ``epoch`` (1-based) for the non-adaptive schedules."""
     if name == "invscaling":
@@ -154,7 +174,7 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
         schedule="constant", power_t=0.5, decay=0.1, step_size=10, tol=1e-4,
         adaptive_patience=2, validation_data=None, validation_fraction=None,
         early_stopping=False, patience=10, min_delta=0.0, progress=None, callback=None,
-        chunk_size=65536):
+        chunk_size=65536, dropout=None):
     """``Network.fit``; see there."""
     epochs = v.check_int("epochs", epochs)
     lr = v.check_real("lr", lr, minimum=0.0, strict=True)
@@ -198,6 +218,7 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
             raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
     if early_stopping and validation_data is None and validation_fraction is None:
         validation_fraction = 0.1
+    rates = check_dropout(dropout, len(net.sizes) - 2)
 
     X, Y = net._xy(X, Y)
     rng = net._rng if seed is None else np.random.default_rng(seed)
@@ -220,10 +241,14 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
 
     n = X.shape[0]
     dt = net.dtype.type
-    state = None
-    if optimizer != "sgd":
+    state = drop = None
+    if any(r > 0 for r in rates):
+        drop = optim.make_dropout(rates, len(net.sizes), net.dtype, rng.integers(2**63))
+    if optimizer != "sgd" or drop is not None:
         state = optim.make_state(optimizer, net.n_params, net.dtype, lr, l2, momentum, beta1,
                                  beta2, epsilon)
+        if drop is None:
+            drop = optim.make_dropout(rates, len(net.sizes), net.dtype, 0)
     chunk = max(batch_size, chunk_size // batch_size * batch_size)
     classifier = net.output in ("softmax", "sigmoid")
     history = History()
@@ -249,8 +274,8 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
                                            dt(l2), batch_size)
                 else:
                     state.hp[optim.LR] = lr_now
-                    total += optim.epoch(net._theta, net.spec, net._ws, state, X, Y, part,
-                                         batch_size)
+                    total += optim.epoch(net._theta, net.spec, net._ws, state, drop, X, Y,
+                                         part, batch_size)
                 seconds += time.perf_counter() - t0
             mean = total / n
             if l2:

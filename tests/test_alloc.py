@@ -46,6 +46,11 @@ SCRIPT = textwrap.dedent("""
         grad = np.empty_like(theta)
         out = np.empty((10 * N, 3), dtype=dtype)
         small, big = np.arange(N), np.arange(10 * N)
+        from fastbp import optim
+        states = {name: optim.make_state(name, net.n_params, net.dtype, 0.01, 0.001)
+                  for name in ("sgd", "momentum", "nesterov", "adam")}
+        no_drop = optim.make_dropout([0.0, 0.0], 4, net.dtype, 0)
+        drop = optim.make_dropout([0.3, 0.2], 4, net.dtype, 5)
         calls = {
             "epoch_sgd": lambda o: kernels.epoch(theta, spec, ws, X, Y, o, lr, l2, 1),
             "epoch_batch": lambda o: kernels.epoch(theta, spec, ws, X, Y, o, lr, l2, 7),
@@ -54,6 +59,12 @@ SCRIPT = textwrap.dedent("""
             "predict": lambda o: kernels.predict(theta, spec, ws, X[o], out[o]),
             "user_loop": lambda o: user_loop(theta, spec, ws, X, Y, lr, len(o)),
         }
+        for name, st in states.items():
+            for bs in (1, 5):
+                calls[f"optim_{name}_{bs}"] = (
+                    lambda o, st=st, bs=bs: optim.epoch(theta, spec, ws, st, no_drop, X, Y, o, bs))
+                calls[f"optim_{name}_{bs}_dropout"] = (
+                    lambda o, st=st, bs=bs: optim.epoch(theta, spec, ws, st, drop, X, Y, o, bs))
         for name, call in calls.items():
             call(small)  # compile first
             Xs, Xb = X[small], X[big]  # slicing happens outside the measurement
@@ -68,9 +79,10 @@ def test_no_allocation_per_example():
                           timeout=600)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert len(result) == 12
+    assert len(result) == 2 * (6 + 16)
     for name, (small, big) in result.items():
         # N and 10N examples: same count (what remains is per call: boxing array arguments)
         assert small == big, f"{name}: {small} allocations for N examples, {big} for 10N"
-        # one per array argument unboxed from Python: theta, 5 in spec, 4 in ws, X, Y, order
-        assert small[0] <= 14, f"{name}: {small[0]} allocations per call"
+        # one per array argument unboxed from Python (theta, spec, ws, optimiser and dropout
+        # state, X, Y, order), none per example
+        assert small[0] <= 20, f"{name}: {small[0]} allocations per call"

@@ -183,3 +183,51 @@ def test_interrupt_leaves_a_consistent_model():
     twin, _ = pair()
     twin.fit(X, Y, epochs=2, seed=0)
     np.testing.assert_array_equal(net.theta, twin.theta)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "softplus"])
+def test_dropout_trajectories_match_baseline(hidden, optimizer, batch_size):
+    X, Y = make_data("softmax", n=20)
+    net, ref = pair(hidden=hidden)
+    kw = dict(epochs=3, lr=0.05, batch_size=batch_size, seed=5, optimizer=optimizer,
+              dropout=[0.3, 0.5], l2=0.001, schedule="exponential", decay=0.8)
+    h = net.fit(X, Y, **kw)
+    ref_loss = ref.fit(X, Y, **kw)
+    assert np.abs(net.theta - ref.theta).max() <= 1e-12
+    np.testing.assert_allclose(h.loss, ref_loss, rtol=1e-12)
+
+
+def test_dropout_masks_are_reproducible_and_drop_the_right_share():
+    from fastbp import optim
+
+    u = np.array([optim.uniform(7, s, k) for s in range(200) for k in range(50)])
+    assert 0.0 <= u.min() and u.max() < 1.0 and abs(u.mean() - 0.5) < 0.01
+    np.testing.assert_array_equal(u[:50], B.uniform(7, 0, np.arange(50)))
+    X, Y = make_data("softmax", n=40)
+    runs = []
+    for _ in range(2):
+        net, _ = pair()
+        net.fit(X, Y, epochs=2, dropout=0.5, seed=11)
+        runs.append(net.theta.copy())
+    np.testing.assert_array_equal(runs[0], runs[1])
+    other, _ = pair()
+    other.fit(X, Y, epochs=2, dropout=0.5, seed=12)
+    assert not np.array_equal(other.theta, runs[0])
+    no_drop, _ = pair()
+    no_drop.fit(X, Y, epochs=2, seed=11)
+    assert not np.array_equal(no_drop.theta, runs[0])
+
+
+def test_dropout_is_off_at_prediction_and_validated():
+    X, Y = make_data("softmax", n=20)
+    net, _ = pair()
+    net.fit(X, Y, epochs=2, dropout=0.5, seed=0)
+    np.testing.assert_array_equal(net.predict(X), net.predict(X))
+    with pytest.raises(ValueError, match=r"dropout rates must be in \[0, 1\), got 1.0"):
+        net.fit(X, Y, dropout=1.0)
+    with pytest.raises(ValueError, match=r"dropout lists 3 rates but the network has 2 hidden"):
+        net.fit(X, Y, dropout=[0.1, 0.1, 0.1])
+    with pytest.raises(ValueError, match=r"dropout\[1\] must be >= 0.0, got -0.1"):
+        net.fit(X, Y, dropout=[0.1, -0.1])
