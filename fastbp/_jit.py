@@ -2,7 +2,7 @@
 
 fastmath allows reassociation (so reductions such as dot products can be vectorised)
 and contraction (fused multiply-add). It never sets ``nnan``/``ninf``: the NaN and Inf
-checks that detect a diverging run must keep working.
+checks that detect a diverging run must keep working. Division follows IEEE semantics.
 """
 from numba import njit, types
 from numba.core import cgutils
@@ -12,8 +12,13 @@ FASTMATH = frozenset({"reassoc", "contract"})
 
 
 def jit(func):
-    """Compile ``func`` as a fastbp kernel: nopython, cached on disk, GIL released."""
-    return njit(cache=True, nogil=True, fastmath=set(FASTMATH))(func)
+    """Compile ``func`` as a fastbp kernel: nopython, cached on disk, GIL released.
+
+    error_model="numpy": a float division by zero gives inf/nan as IEEE says (and the
+    divergence checks catch it) instead of raising ZeroDivisionError; the Python model's
+    zero test before every division would also keep the loop from being vectorised.
+    """
+    return njit(cache=True, nogil=True, fastmath=set(FASTMATH), error_model="numpy")(func)
 
 
 

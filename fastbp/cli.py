@@ -58,14 +58,25 @@ def demo(args, out=None):
     say(f"kernels ready in {time.perf_counter() - t0:.2f} s (compiled on the first run, "
         f"loaded from numba's cache afterwards)")
 
-    say(f"training: {args.epochs} epochs of SGD, lr {args.lr}, batch size {args.batch_size}")
-    for e in range(1, args.epochs + 1):
-        h = net.fit(Xtr, ytr, epochs=1, lr=args.lr, batch_size=args.batch_size)
-        acc = float(np.mean(net.predict(Xte).argmax(axis=1) == yte))
-        say(f"  epoch {e:3d}  train loss {h.loss[0]:.5f}  test accuracy {acc:6.2%}  "
-            f"{h.samples_per_second[0]:>12,.0f} samples/s")
+    say(f"training: {args.epochs} epochs of SGD, lr {args.lr}, batch size {args.batch_size}; "
+        f"the test split is the validation data")
+
+    def report(_, e, h):
+        say(f"  epoch {e:3d}  train loss {h.loss[-1]:.5f}  test loss {h.val_loss[-1]:.5f}  "
+            f"test accuracy {h.val_accuracy[-1]:6.2%}  {h.samples_per_second[-1]:>12,.0f} "
+            f"samples/s")
+
+    hist = net.fit(Xtr, ytr, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                   validation_data=(Xte, yte), callback=report, progress=False)
     acc = float(np.mean(net.predict(Xte).argmax(axis=1) == yte))
     say(f"final test accuracy: {acc:.2%}  (test loss {net.loss(Xte, yte):.5f})")
+    if args.plot:
+        try:
+            hist.plot(args.plot, title=f"fastbp demo: {'-'.join(map(str, sizes))}")
+            say(f"learning curve written to {args.plot}")
+        except ImportError:
+            say("learning curve not written: matplotlib is not installed "
+                "(pip install 'fastbp[plot]')")
 
     # speed, side by side on the same data and the same starting theta
     n_time = min(len(Xtr), args.baseline_samples)
@@ -114,6 +125,8 @@ def main(argv=None):
     d.add_argument("--baseline-samples", type=int, default=2000,
                    help="rows timed for the (slow) NumPy baseline (default 2000)")
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--plot", default="fastbp-demo-learning-curve.png",
+                   help="PNG file for the learning curve ('' for none; needs matplotlib)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         if len(args.sizes) < 2 or args.sizes[-1] < 2:

@@ -231,3 +231,20 @@ def test_dropout_is_off_at_prediction_and_validated():
         net.fit(X, Y, dropout=[0.1, 0.1, 0.1])
     with pytest.raises(ValueError, match=r"dropout\[1\] must be >= 0.0, got -0.1"):
         net.fit(X, Y, dropout=[0.1, -0.1])
+
+
+def test_history_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    import struct
+
+    X, y, Xv, yv = overfit_data()
+    net = fastbp.Network([10, 20, 3], hidden="tanh", output="softmax", seed=0)
+    h = net.fit(X, y, epochs=30, lr=0.1, validation_data=(Xv, yv), early_stopping=True,
+                patience=3, seed=0)
+    path = h.plot(tmp_path / "curve.png")
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (640, 400) and len(data) > 5000
+    with pytest.raises(ValueError, match="history is empty"):
+        fastbp.History().plot(tmp_path / "empty.png")
