@@ -357,6 +357,40 @@ def format_table(results):
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------- optimisers
+def optimizer_costs(case_name="small", dtype="float64", n=20000, repeat=5):
+    """µs/example of one per-example epoch for SGD, momentum, Nesterov, Adam and SGD with
+    dropout 0.2, through the same calls ``Network.fit`` makes; returns {name: µs}."""
+    from . import kernels, optim
+
+    case = CASES[case_name]
+    net = make_network(case, dtype)
+    X, Y, order = make_data(case, dtype, n)
+    ws, theta0, theta = net.workspace(), net.theta.copy(), net.theta
+    lr, zero = net.dtype.type(LR), net.dtype.type(0.0)
+    L = len(case.sizes)
+    off = optim.make_dropout([0.0] * (L - 2), L, net.dtype, 0)
+    runs = {"sgd": lambda: kernels.epoch(theta, net.spec, ws, X, Y, order, lr, zero, 1)}
+    for name in ("momentum", "nesterov", "adam"):
+        st = optim.make_state(name, net.n_params, net.dtype, LR)
+        runs[name] = lambda st=st: optim.epoch(theta, net.spec, ws, st, off, X, Y, order, 1)
+    drop = optim.make_dropout([0.2] * (L - 2), L, net.dtype, 1)
+    st = optim.make_state("sgd", net.n_params, net.dtype, LR)
+    runs["sgd + dropout 0.2"] = lambda: optim.epoch(theta, net.spec, ws, st, drop, X, Y,
+                                                     order, 1)
+    best = {}
+    for name, run in runs.items():
+        theta[:] = theta0
+        run()
+    for _ in range(repeat):
+        for name, run in runs.items():
+            theta[:] = theta0
+            t0 = time.perf_counter()
+            run()
+            best[name] = min(best.get(name, math.inf), time.perf_counter() - t0)
+    return {name: t / n * 1e6 for name, t in best.items()}
+
+
 # ---------------------------------------------------------------------------- start-up
 def startup_times(python=None):
     """Seconds for ``import fastbp``, and for a first fit in a fresh process with an empty
@@ -400,6 +434,8 @@ def main(argv=None):
     p.add_argument("--peers", default="numpy,jax,pytorch",
                    help="implementations besides fastbp (comma-separated; '' for none)")
     p.add_argument("--startup", action="store_true", help="also time import and first fit")
+    p.add_argument("--optimizers", action="store_true",
+                   help="also time momentum, Nesterov, Adam and dropout against plain SGD")
     args = p.parse_args(argv)
     names = [s for s in args.sizes.split(",") if s]
     for s in names:
@@ -429,6 +465,15 @@ def main(argv=None):
                 print(f"  measured {name} {dtype} batch {bs}", flush=True)
     print()
     print(format_table(results))
+    if args.optimizers:
+        for name in names:
+            for dtype in dtypes:
+                costs = optimizer_costs(name, dtype, n=CASES[name].n // (10 if args.quick else 2))
+                sgd = costs["sgd"]
+                print()
+                print(f"optimisers, {name} {'-'.join(map(str, CASES[name].sizes))} {dtype}, "
+                      f"per-example: " + ", ".join(f"{k} {v:.3f} µs ({v / sgd:.2f}x)"
+                                                  for k, v in costs.items()))
     if args.startup:
         st = startup_times()
         print()

@@ -129,7 +129,7 @@ def _adam_lr(hp, t):
     """lr_t of Adam's step number t (1-based), in theta's dtype."""
     b1 = hp[BETA1]
     b2 = hp[BETA2]
-    return hp[LR] * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+    return cast_like(hp, hp[LR] * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t))
 
 
 @jit
@@ -154,7 +154,7 @@ def _update(code, theta, m, v, p, g, hp, lr_t):
 
 @jit
 def _sweep_layer(code, theta, m, v, wo, bo, n_in, n_out, delta, do, a, ai, back,
-                 lr, l2, mu, b1, b2, eps, lr_t):
+                 lr, l2, mu, b1, b2, c1, c2, eps, lr_t):
     """For each row j of one layer: delta^l += W[j]^T delta^(l+1)_j (old weights) when
     ``back``, then the optimiser's update of W[j] (gradient delta_j a + l2 W) and b_j.
 
@@ -198,15 +198,15 @@ def _sweep_layer(code, theta, m, v, wo, bo, n_in, n_out, delta, do, a, ai, back,
                 p = row + k
                 w = theta[p]
                 g = dj * a[ai + k] + l2 * w
-                mp = b1 * m[p] + (1.0 - b1) * g
-                vp = b2 * v[p] + (1.0 - b2) * (g * g)
+                mp = b1 * m[p] + c1 * g
+                vp = b2 * v[p] + c2 * (g * g)
                 m[p] = mp
                 v[p] = vp
                 theta[p] = w - lr_t * mp / (math.sqrt(vp) + eps)
 
 
 @jit
-def _update_bias(code, theta, m, v, bo, n_out, delta, do, lr, mu, b1, b2, eps, lr_t):
+def _update_bias(code, theta, m, v, bo, n_out, delta, do, lr, mu, b1, b2, c1, c2, eps, lr_t):
     for j in range(n_out):
         p = bo + j
         g = delta[do + j]
@@ -219,8 +219,8 @@ def _update_bias(code, theta, m, v, bo, n_out, delta, do, lr, mu, b1, b2, eps, l
             m[p] = mu * m[p] - lr * g
             theta[p] += mu * m[p] - lr * g
         else:
-            m[p] = b1 * m[p] + (1.0 - b1) * g
-            v[p] = b2 * v[p] + (1.0 - b2) * (g * g)
+            m[p] = b1 * m[p] + c1 * g
+            v[p] = b2 * v[p] + c2 * (g * g)
             theta[p] -= lr_t * m[p] / (math.sqrt(v[p]) + eps)
 
 
@@ -232,6 +232,8 @@ def _backward_update_opt(theta, tab, z, a, delta, mask, dropout, code, hp, m, v,
     mu = hp[MU]
     b1 = hp[BETA1]
     b2 = hp[BETA2]
+    c1 = cast_like(theta, 1.0) - b1  # all in theta's dtype: mixed float32/float64 arithmetic
+    c2 = cast_like(theta, 1.0) - b2  # would convert every element and slow the loop down
     eps = hp[EPS]
     for l in range(tab.shape[1] - 2, -1, -1):
         n_in = U(tab[SIZES, l])
@@ -243,11 +245,12 @@ def _backward_update_opt(theta, tab, z, a, delta, mask, dropout, code, hp, m, v,
         if l > 0:
             _zero(delta, ai, n_in)
             _sweep_layer(code, theta, m, v, wo, bo, n_in, n_out, delta, do, a, ai, True,
-                         lr, l2, mu, b1, b2, eps, lr_t)
+                         lr, l2, mu, b1, b2, c1, c2, eps, lr_t)
         else:
             _sweep_layer(code, theta, m, v, wo, bo, n_in, n_out, delta, do, a, ai, False,
-                         lr, l2, mu, b1, b2, eps, lr_t)
-        _update_bias(code, theta, m, v, bo, n_out, delta, do, lr, mu, b1, b2, eps, lr_t)
+                         lr, l2, mu, b1, b2, c1, c2, eps, lr_t)
+        _update_bias(code, theta, m, v, bo, n_out, delta, do, lr, mu, b1, b2, c1, c2, eps,
+                     lr_t)
         if l > 0:
             _hidden_derivative(tab, z, a, delta, mask, l, ai, n_in, dropout)
 
@@ -333,7 +336,7 @@ def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     n0 = U(tab[SIZES, 0])
     n = order.shape[0]
     total = 0.0
-    lr_t = hp[LR]
+    lr_t = hp[LR]  # Adam's bias-corrected rate, in theta's dtype
     if batch_size == 1:
         for s in range(n):
             i = U(order[s])
