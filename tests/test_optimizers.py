@@ -248,3 +248,17 @@ def test_history_plot_writes_a_png(tmp_path):
     assert (width, height) == (640, 400) and len(data) > 5000
     with pytest.raises(ValueError, match="history is empty"):
         fastbp.History().plot(tmp_path / "empty.png")
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+@pytest.mark.parametrize("sched", range(len(SCHEDULES)))
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_dropout_with_every_optimizer_and_schedule_matches_baseline(optimizer, sched, batch_size):
+    X, Y = make_data("sigmoid", n=15)
+    net, ref = pair(output="sigmoid", hidden="sigmoid", seed=2)
+    kw = dict(epochs=4, lr=0.05, batch_size=batch_size, seed=9, optimizer=optimizer,
+              dropout=0.25, **SCHEDULES[sched])
+    h = net.fit(X, Y, **kw)
+    ref_loss = ref.fit(X, Y, **kw)
+    assert np.abs(net.theta - ref.theta).max() <= 1e-12
+    np.testing.assert_allclose(h.loss, ref_loss, rtol=1e-12)
