@@ -92,36 +92,6 @@ def activate(code, z, a, o, n):
 
 
 @jit
-def mul_derivative(code, z, a, d, o, n):
-    """d[o + k] *= g'(z[o + k]) for k < n, for an element-wise activation (not softmax)."""
-    if code == SIGMOID:
-        for k in range(n):
-            ak = a[o + k]
-            d[o + k] *= ak * (1.0 - ak)
-    elif code == TANH:
-        for k in range(n):
-            ak = a[o + k]
-            d[o + k] *= 1.0 - ak * ak
-    elif code == RELU:
-        for k in range(n):
-            if not z[o + k] > 0.0:
-                d[o + k] = 0.0
-    elif code == LEAKY_RELU:
-        for k in range(n):
-            if not z[o + k] > 0.0:
-                d[o + k] *= LEAKY_SLOPE
-    elif code == ELU:
-        for k in range(n):
-            zk = z[o + k]
-            if not zk > 0.0:
-                d[o + k] *= ELU_ALPHA * math.exp(zk)
-    elif code == SOFTPLUS:
-        for k in range(n):
-            d[o + k] *= sigmoid(z[o + k])
-    # IDENTITY: g' = 1
-
-
-@jit
 def mul_derivative_z(code, z, d, o, n):
     """d[o + k] *= g'(z[o + k]) computed from z alone (used under dropout, where the
     activation buffer holds the dropped-out values rather than g(z))."""
@@ -149,3 +119,19 @@ def mul_derivative_z(code, z, d, o, n):
     elif code == SOFTPLUS:
         for k in range(n):
             d[o + k] *= sigmoid(z[o + k])
+
+
+@jit
+def mul_derivative(code, z, a, d, o, n):
+    """d[o + k] *= g'(z[o + k]) for k < n, for an element-wise activation (not softmax);
+    sigmoid and tanh take g' from a = g(z), the others from z."""
+    if code == SIGMOID:
+        for k in range(n):
+            ak = a[o + k]
+            d[o + k] *= ak * (1.0 - ak)
+    elif code == TANH:
+        for k in range(n):
+            ak = a[o + k]
+            d[o + k] *= 1.0 - ak * ak
+    else:
+        mul_derivative_z(code, z, d, o, n)

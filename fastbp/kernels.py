@@ -238,8 +238,20 @@ def _first_layer_update_forward(theta, tab, z, a, delta, lr, l2, x_next):
 
 
 @jit
-def _backward_accumulate(theta, tab, z, a, delta, grad):
-    """Recursive deltas, adding the example's gradient to grad (theta unchanged)."""
+def _hidden_derivative(tab, z, a, delta, mask, l, ai, n_in, dropout):
+    """delta^l *= g'(z^l) (times the dropout mask under dropout)."""
+    if dropout:
+        for k in range(n_in):
+            delta[ai + k] *= mask[ai + k]
+        act.mul_derivative_z(tab[ACT, l - 1], z, delta, ai, n_in)
+    else:
+        act.mul_derivative(tab[ACT, l - 1], z, a, delta, ai, n_in)
+
+
+@jit
+def _backward_accumulate(theta, tab, z, a, delta, grad, mask, dropout):
+    """Recursive deltas (times the dropout mask when ``dropout``), adding the example's
+    gradient to grad (theta unchanged)."""
     for l in range(tab.shape[1] - 2, -1, -1):
         n_in = U(tab[SIZES, l])
         n_out = U(tab[SIZES, l + 1])
@@ -249,21 +261,19 @@ def _backward_accumulate(theta, tab, z, a, delta, grad):
         do = U(tab[U_OFF, l + 1])
         if l > 0:
             _zero(delta, ai, n_in)
-            for j in range(n_out):
-                dj = delta[do + j]
-                row = wo + j * n_in
+        for j in range(n_out):
+            dj = delta[do + j]
+            row = wo + j * n_in
+            if l > 0:
                 for k in range(n_in):
                     delta[ai + k] += theta[row + k] * dj
                     grad[row + k] += dj * a[ai + k]
-                grad[bo + j] += dj
-            act.mul_derivative(tab[ACT, l - 1], z, a, delta, ai, n_in)
-        else:
-            for j in range(n_out):
-                dj = delta[do + j]
-                row = wo + j * n_in
+            else:
                 for k in range(n_in):
-                    grad[row + k] += dj * a[k]
-                grad[bo + j] += dj
+                    grad[row + k] += dj * a[ai + k]
+            grad[bo + j] += dj
+        if l > 0:
+            _hidden_derivative(tab, z, a, delta, mask, l, ai, n_in, dropout)
 
 
 @jit
@@ -347,8 +357,9 @@ def backward_accumulate(theta, spec, ws):
 
     ws.grad[W^l] += delta^(l+1) (a^l)^T,  ws.grad[b^l] += delta^(l+1).
     """
-    _backward_accumulate(borrow(theta), borrow(spec.table), borrow(ws.z), borrow(ws.a),
-                         borrow(ws.delta), borrow(ws.grad))
+    z = borrow(ws.z)
+    _backward_accumulate(borrow(theta), borrow(spec.table), z, borrow(ws.a), borrow(ws.delta),
+                         borrow(ws.grad), z, False)
 
 
 @jit
@@ -429,7 +440,7 @@ def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
             _load_row(a, X, i, n0)
             _forward(theta, tab, z, a)
             total += _output_delta(tab, loss_code, z, a, delta, Y, i)
-            _backward_accumulate(theta, tab, z, a, delta, grad)
+            _backward_accumulate(theta, tab, z, a, delta, grad, z, False)
         _apply_gradient(theta, tab, grad, lr, l2, stop - start)
         start = stop
     return total
@@ -478,7 +489,7 @@ def loss_and_gradient(theta, spec, ws, X, Y, l2, grad):
         _load_row(a, X, i, n0)
         _forward(theta, tab, z, a)
         total += _output_delta(tab, spec.loss, z, a, delta, Y, i)
-        _backward_accumulate(theta, tab, z, a, delta, acc)
+        _backward_accumulate(theta, tab, z, a, delta, acc, z, False)
     nf = cast_like(grad, n)
     for p in range(P):
         grad[p] = acc[p] / nf

@@ -16,7 +16,7 @@ from . import init as _init
 from . import kernels
 from . import losses
 from .layout import Layout
-from .training import DivergenceError, History
+from .training import History
 from . import training
 
 
@@ -196,12 +196,7 @@ class Network:
             mean += 0.5 * l2 * float(kernels._l2_term(self._theta, self.spec))
         if not (np.isfinite(mean) and np.isfinite(self._theta).all()):
             self._theta[:] = backup
-            what = "the training loss" if not np.isfinite(mean) else "the parameters"
-            raise DivergenceError(
-                f"training diverged at epoch {epoch} of {epochs}: {what} became non-finite "
-                f"(loss {mean}). theta was restored to its state before that epoch. Try a "
-                f"smaller lr (got {lr}), scaling the inputs (standardise X to zero mean and unit "
-                f"variance), or a larger l2.", epoch, history)
+            raise training.diverged(epoch, epochs, mean, lr, history)
         return mean, seconds
 
     def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=None,

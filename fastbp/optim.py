@@ -27,8 +27,8 @@ import numpy as np
 
 from . import activations as act
 from ._jit import borrow, jit
-from .kernels import (U, _forward, _layer_forward, _load_row, _output_delta, _zero,
-                      cast_like)
+from .kernels import (U, _backward_accumulate, _forward, _hidden_derivative, _layer_forward,
+                      _load_row, _output_delta, _zero, cast_like)
 from .layout import ACT, B_OFF, SIZES, U_OFF, W_OFF
 
 SGD = 0
@@ -101,17 +101,6 @@ def _forward_dropout(theta, tab, z, a, mask, keep, scale, seed, step):
                 m = sc if uniform(seed, step, o + k) < kp else sc * 0.0
                 mask[o + k] = m
                 a[o + k] *= m
-
-
-@jit
-def _hidden_derivative(tab, z, a, delta, mask, l, ai, n_in, dropout):
-    """delta^l *= g'(z^l) (times the dropout mask under dropout)."""
-    if dropout:
-        for k in range(n_in):
-            delta[ai + k] *= mask[ai + k]
-        act.mul_derivative_z(tab[ACT, l - 1], z, delta, ai, n_in)
-    else:
-        act.mul_derivative(tab[ACT, l - 1], z, a, delta, ai, n_in)
 
 
 def make_state(optimizer, n_params, dtype, lr, l2=0.0, momentum=0.9, beta1=0.9, beta2=0.999,
@@ -251,31 +240,6 @@ def _backward_update_opt(theta, tab, z, a, delta, mask, dropout, code, hp, m, v,
                          lr, l2, mu, b1, b2, c1, c2, eps, lr_t)
         _update_bias(code, theta, m, v, bo, n_out, delta, do, lr, mu, b1, b2, c1, c2, eps,
                      lr_t)
-        if l > 0:
-            _hidden_derivative(tab, z, a, delta, mask, l, ai, n_in, dropout)
-
-
-@jit
-def _backward_accumulate(theta, tab, z, a, delta, grad, mask, dropout):
-    """Recursive deltas (with the dropout mask), adding the example's gradient to grad."""
-    for l in range(tab.shape[1] - 2, -1, -1):
-        n_in = U(tab[SIZES, l])
-        n_out = U(tab[SIZES, l + 1])
-        wo = U(tab[W_OFF, l])
-        bo = U(tab[B_OFF, l])
-        ai = U(tab[U_OFF, l])
-        do = U(tab[U_OFF, l + 1])
-        if l > 0:
-            _zero(delta, ai, n_in)
-        for j in range(n_out):
-            dj = delta[do + j]
-            row = wo + j * n_in
-            if l > 0:
-                for k in range(n_in):
-                    delta[ai + k] += theta[row + k] * dj
-            for k in range(n_in):
-                grad[row + k] += dj * a[ai + k]
-            grad[bo + j] += dj
         if l > 0:
             _hidden_derivative(tab, z, a, delta, mask, l, ai, n_in, dropout)
 

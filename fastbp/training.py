@@ -111,6 +111,16 @@ class DivergenceError(FloatingPointError):
         self.history = history
 
 
+def diverged(epoch, epochs, mean, lr, history):
+    """The DivergenceError for a non-finite loss or parameters at ``epoch``."""
+    what = "the training loss" if not np.isfinite(mean) else "the parameters"
+    return DivergenceError(
+        f"training diverged at epoch {epoch} of {epochs}: {what} became non-finite "
+        f"(loss {mean}). theta was restored to its state before that epoch. Try a smaller lr "
+        f"(got {lr}), scaling the inputs (standardise X to zero mean and unit variance), or "
+        f"a larger l2.", epoch, history)
+
+
 def check_dropout(dropout, n_hidden):
     """Drop rates, one per hidden layer, from None, one rate or a sequence of rates."""
     if dropout is None:
@@ -284,12 +294,7 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
                 net._theta[:] = backup
                 if state is not None:
                     state.m[:], state.v[:], state.t[:] = state_backup
-                what = "the training loss" if not np.isfinite(mean) else "the parameters"
-                raise DivergenceError(
-                    f"training diverged at epoch {e} of {epochs}: {what} became non-finite "
-                    f"(loss {mean}). theta was restored to its state before that epoch. Try a "
-                    f"smaller lr (got {lr_now}), scaling the inputs (standardise X to zero mean "
-                    f"and unit variance), or a larger l2.", e, history)
+                raise diverged(e, epochs, mean, lr_now, history)
             history.loss.append(float(mean))
             history.lr.append(float(lr_now))
             history.seconds.append(seconds)
