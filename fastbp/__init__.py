@@ -9,6 +9,7 @@ from . import baseline, kernels
 from .gradcheck import gradcheck, numerical_gradient
 from .layout import Layout, Spec, Workspace
 from .network import Network
+from .parallel import Population
 from .training import DivergenceError, History
 
 __version__ = "0.1.0"
@@ -16,5 +17,5 @@ __version__ = "0.1.0"
 #: Version of the kernel API for user @njit code (fastbp.kernels signatures, Spec, Workspace).
 KERNEL_API_VERSION = 1
 
-__all__ = ["Network", "History", "DivergenceError", "gradcheck", "numerical_gradient", "Layout",
+__all__ = ["Network", "Population", "History", "DivergenceError", "gradcheck", "numerical_gradient", "Layout",
            "Spec", "Workspace", "kernels", "baseline", "__version__", "KERNEL_API_VERSION"]

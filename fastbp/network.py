@@ -204,7 +204,7 @@ class Network:
             schedule="constant", power_t=0.5, decay=0.1, step_size=10, tol=1e-4,
             adaptive_patience=2, validation_data=None, validation_fraction=None,
             early_stopping=False, patience=10, min_delta=0.0, progress=None, callback=None,
-            chunk_size=65536, dropout=None):
+            chunk_size=65536, dropout=None, n_threads=None):
         """Train for ``epochs`` passes over (X, Y); returns a ``History``.
 
         Steps: batch_size 1 is per-example SGD; b > 1 updates with the mean gradient of b
@@ -234,6 +234,10 @@ class Network:
         model at the last completed chunk with ``history_`` (and the exception's
         ``history``) holding the completed epochs.
 
+        n_threads: k > 1 runs Hogwild: k threads do per-example SGD on parts of each epoch,
+        updating theta without locks (plain SGD only; not bit-reproducible, since the
+        interleaving of updates varies from run to run).
+
         Raises ``DivergenceError`` (theta restored to its state before the epoch) if the
         loss or the parameters become non-finite.
         """
@@ -245,7 +249,7 @@ class Network:
                             validation_fraction=validation_fraction,
                             early_stopping=early_stopping, patience=patience,
                             min_delta=min_delta, progress=progress, callback=callback,
-                            chunk_size=chunk_size, dropout=dropout)
+                            chunk_size=chunk_size, dropout=dropout, n_threads=n_threads)
 
     def partial_fit(self, X, Y, lr=0.1, batch_size=1, l2=0.0):
         """One pass over (X, Y) in the given row order (online learning); returns its mean loss.

@@ -336,3 +336,38 @@ def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
         _apply_gradient_opt(theta, tab, grad, code, hp, m, v, lr_t, stop - start)
         start = stop
     return total
+
+
+@jit
+def step(theta, spec, ws, opt, drop, x, y):
+    """One per-example step on (x, y) with the optimiser ``opt`` and dropout ``drop`` (keep
+    all ones for none), for user ``@njit`` code; returns the example's cost before the step."""
+    tab = borrow(spec.table)
+    z = borrow(ws.z)
+    a = borrow(ws.a)
+    delta = borrow(ws.delta)
+    mask = borrow(ws.mask)
+    keep = borrow(drop.keep)
+    hp = borrow(opt.hp)
+    th = borrow(theta)
+    xb = borrow(x)
+    for k in range(U(tab[SIZES, 0])):
+        a[k] = xb[k]
+    dropout = False
+    for l in range(keep.shape[0]):
+        if keep[l] < 1.0:
+            dropout = True
+    if dropout:
+        _forward_dropout(th, tab, z, a, mask, keep, borrow(drop.scale), drop.seed,
+                         drop.counter[0])
+    else:
+        _forward(th, tab, z, a)
+    drop.counter[0] += 1
+    cost = _output_delta(tab, spec.loss, z, a, delta, borrow(y).reshape((1, y.shape[0])), U(0))
+    lr_t = hp[LR]
+    if opt.code == ADAM:
+        opt.t[0] += 1
+        lr_t = _adam_lr(hp, opt.t[0])
+    _backward_update_opt(th, tab, z, a, delta, mask, dropout, opt.code, hp, borrow(opt.m),
+                         borrow(opt.v), lr_t)
+    return cost

@@ -184,7 +184,7 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
         schedule="constant", power_t=0.5, decay=0.1, step_size=10, tol=1e-4,
         adaptive_patience=2, validation_data=None, validation_fraction=None,
         early_stopping=False, patience=10, min_delta=0.0, progress=None, callback=None,
-        chunk_size=65536, dropout=None):
+        chunk_size=65536, dropout=None, n_threads=None):
     """``Network.fit``; see there."""
     epochs = v.check_int("epochs", epochs)
     lr = v.check_real("lr", lr, minimum=0.0, strict=True)
@@ -229,6 +229,12 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
     if early_stopping and validation_data is None and validation_fraction is None:
         validation_fraction = 0.1
     rates = check_dropout(dropout, len(net.sizes) - 2)
+    if n_threads is not None:
+        n_threads = v.check_int("n_threads", n_threads)
+        if n_threads > 1 and (optimizer != "sgd" or any(r > 0 for r in rates)
+                              or batch_size != 1):
+            raise ValueError(f"n_threads={n_threads} (Hogwild) runs plain per-example SGD: "
+                             f"it needs optimizer='sgd', batch_size=1 and no dropout")
 
     X, Y = net._xy(X, Y)
     rng = net._rng if seed is None else np.random.default_rng(seed)
@@ -279,7 +285,11 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
             for start in range(0, n, chunk):
                 part = order[start:start + chunk]
                 t0 = time.perf_counter()
-                if state is None:
+                if n_threads is not None and n_threads > 1:
+                    from .parallel import hogwild
+
+                    total += hogwild(net, X, Y, part, lr_now, l2, n_threads)
+                elif state is None:
                     total += kernels.epoch(net._theta, net.spec, net._ws, X, Y, part, dt(lr_now),
                                            dt(l2), batch_size)
                 else:

@@ -1,0 +1,159 @@
+"""Issue 5: kernels inside user @njit code, Python threads, populations, Hogwild."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+import fastbp
+from fastbp.datasets import make_prototypes
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_simulation_example_learns():
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    import simulation
+
+    errors, no_change = simulation.main(n_steps=100_000, report_every=10_000, verbose=False)
+    # online learning from scratch: the one-step prediction error ends 1000x below the
+    # error of predicting "no change", and well below where it started
+    assert errors[-1] < 1e-3 * no_change
+    assert errors[-1] < 0.5 * errors[0]
+
+
+USER_MODULE = '''
+import numpy as np
+from numba import njit
+from fastbp import kernels, optim
+
+@njit(cache=True)
+def learn(theta, spec, ws, X, Y, lr, steps):
+    """A user's own cached nopython loop calling the public kernels every step."""
+    total = 0.0
+    for t in range(steps):
+        i = t % X.shape[0]
+        out = kernels.forward(theta, spec, ws, X[i])
+        total += out[0]
+        total += kernels.sgd_step(theta, spec, ws, X[i], Y[i], lr)
+    return total
+
+@njit(cache=True)
+def learn_adam(theta, spec, ws, opt, drop, X, Y, steps):
+    total = 0.0
+    for t in range(steps):
+        i = t % X.shape[0]
+        total += optim.step(theta, spec, ws, opt, drop, X[i], Y[i])
+    return total
+'''
+
+
+def test_kernels_compile_in_user_cached_njit_code_and_allocate_nothing(tmp_path):
+    (tmp_path / "usercode.py").write_text(USER_MODULE)
+    script = textwrap.dedent(f"""
+        import json, sys
+        import numpy as np
+        sys.path.insert(0, {str(tmp_path)!r})
+        from numba.core.runtime import rtsys
+        import fastbp
+        from fastbp import optim
+        import usercode
+        net = fastbp.Network([3, 5, 2], hidden="tanh", output="softmax", seed=0)
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(50, 3)); Y = np.eye(2)[rng.integers(0, 2, 50)]
+        ws = net.workspace()
+        opt = optim.make_state("adam", net.n_params, net.dtype, 0.01)
+        drop = optim.make_dropout([0.2], 3, net.dtype, 1)
+        out = {{}}
+        for name, call in (("sgd", lambda n: usercode.learn(net.theta, net.spec, ws, X, Y, 0.05, n)),
+                           ("adam", lambda n: usercode.learn_adam(net.theta, net.spec, ws, opt, drop, X, Y, n))):
+            call(10)
+            a = rtsys.get_allocation_stats().alloc
+            call(100)
+            b = rtsys.get_allocation_stats().alloc
+            call(10000)
+            c = rtsys.get_allocation_stats().alloc
+            out[name] = [b - a, c - b]
+        out["finite"] = bool(np.isfinite(net.theta).all())
+        print(json.dumps(out))
+    """)
+    env = dict(os.environ, NUMBA_NRT_STATS="1",
+               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for run in range(2):  # the second run loads the user's function from numba's cache
+        proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert res["finite"]
+        for name in ("sgd", "adam"):
+            small, big = res[name]
+            assert small == big, f"{name}: allocations grow with the number of steps: {res}"
+    assert list(tmp_path.glob("__pycache__/usercode.learn*.nbi")), "not cached"
+
+
+def test_networks_in_python_threads_match_sequential_training():
+    X, y = make_prototypes(n_samples=3000, n_features=32, n_classes=4, seed=0)
+    seeds = [0, 1, 2, 3]
+    sequential = []
+    for s in seeds:
+        net = fastbp.Network([32, 24, 4], output="softmax", seed=s)
+        net.fit(X, y, epochs=3, lr=0.05)
+        sequential.append(net.theta.copy())
+    nets = [fastbp.Network([32, 24, 4], output="softmax", seed=s) for s in seeds]
+    threads = [threading.Thread(target=n.fit, args=(X, y), kwargs=dict(epochs=3, lr=0.05))
+               for n in nets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for net, ref in zip(nets, sequential):
+        np.testing.assert_array_equal(net.theta, ref)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_population_rows_match_networks_trained_alone(dtype, batch_size):
+    X, y = make_prototypes(n_samples=500, n_features=16, n_classes=3, seed=1)
+    seeds, lrs = [5, 6, 7], [0.1, 0.03, 0.2]
+    pop = fastbp.Population([16, 12, 3], 3, output="softmax", dtype=dtype, seeds=seeds)
+    losses = pop.fit(X, y, epochs=3, lr=lrs, batch_size=batch_size, l2=1e-3)
+    assert losses.shape == (3, 3)
+    for r, (s, lr) in enumerate(zip(seeds, lrs)):
+        net = fastbp.Network([16, 12, 3], output="softmax", dtype=dtype, seed=s)
+        h = net.fit(X, y, epochs=3, lr=lr, batch_size=batch_size, l2=1e-3)
+        np.testing.assert_array_equal(pop.thetas[r], net.theta)
+        np.testing.assert_allclose(losses[:, r], h.loss, rtol=1e-12)
+        np.testing.assert_array_equal(pop.members[r].predict(X), net.predict(X))
+    assert np.shares_memory(pop.members[1].theta, pop.thetas)
+
+
+def test_population_divergence_and_validation():
+    X = np.random.default_rng(0).normal(size=(50, 3)) * 30
+    Y = np.random.default_rng(1).normal(size=(50, 1)) * 30
+    pop = fastbp.Population([3, 8, 1], 2, hidden="identity", output="identity")
+    before = pop.thetas.copy()
+    with pytest.raises(fastbp.DivergenceError, match=r"members \[1\] diverged at epoch 1"):
+        pop.fit(X, Y, lr=[1e-6, 1.0])
+    np.testing.assert_array_equal(pop.thetas[1], before[1])
+    with pytest.raises(ValueError, match=r"lr must be one number or 2"):
+        pop.fit(X, Y, lr=[0.1, 0.1, 0.1])
+    with pytest.raises(ValueError, match=r"lr\[0\] must be > 0.0"):
+        pop.fit(X, Y, lr=[0.0, 0.1])
+
+
+def test_hogwild_converges():
+    X, y = make_prototypes(n_samples=4000, n_features=64, n_classes=10, seed=2)
+    Xte, yte = X[3000:], y[3000:]
+    net = fastbp.Network([64, 32, 10], output="softmax", seed=0)
+    h = net.fit(X[:3000], y[:3000], epochs=5, lr=0.1, n_threads=2, seed=0)
+    assert h.loss[-1] < 0.5 * h.loss[0]
+    accuracy = np.mean(net.predict(Xte).argmax(1) == yte)
+    assert accuracy > 0.85  # serial SGD reaches about 0.9 here
+    with pytest.raises(ValueError, match=r"n_threads=2 \(Hogwild\) runs plain per-example SGD"):
+        net.fit(X, y, n_threads=2, optimizer="adam")
+    with pytest.raises(ValueError, match=r"n_threads must be at most"):
+        net.fit(X, y, n_threads=10_000)
