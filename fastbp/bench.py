@@ -391,6 +391,127 @@ def optimizer_costs(case_name="small", dtype="float64", n=20000, repeat=5):
     return {name: t / n * 1e6 for name, t in best.items()}
 
 
+# ---------------------------------------------------------------------------- parallel
+def _best(fn, repeat):
+    fn()
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def parallel_speedups(case_name="small", dtype="float64", k=2, n=20000, repeat=3):
+    """Seconds and speed-ups on this machine of: k networks trained one after another vs
+    from k Python threads vs as a k-member Population (prange), and one network with
+    Hogwild on k threads vs serial SGD (one epoch each). Returns a dict."""
+    import threading
+
+    from .parallel import Population
+
+    case = CASES[case_name]
+    X, Y, _ = make_data(case, dtype, n)
+    kw = dict(hidden="sigmoid", output=case.output, loss=case.loss, dtype=dtype)
+    nets = [Network(list(case.sizes), seed=s, **kw) for s in range(k)]
+    theta0 = [m.theta.copy() for m in nets]
+
+    def reset():
+        for m, t0 in zip(nets, theta0):
+            m.theta[:] = t0
+
+    def sequential():
+        reset()
+        for m in nets:
+            m.fit(X, Y, epochs=1, lr=LR, seed=0)
+
+    def threaded():
+        reset()
+        ts = [threading.Thread(target=m.fit, args=(X, Y), kwargs=dict(epochs=1, lr=LR, seed=0))
+              for m in nets]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+    pop = Population(list(case.sizes), k, seeds=range(k), **kw)
+    pop_theta0 = pop.thetas.copy()
+
+    def population():
+        pop.thetas[:] = pop_theta0
+        pop.fit(X, Y, epochs=1, lr=LR, n_threads=k)
+
+    one = nets[0]
+
+    def serial():
+        one.theta[:] = theta0[0]
+        one.fit(X, Y, epochs=1, lr=LR, seed=0)
+
+    def hog():
+        one.theta[:] = theta0[0]
+        one.fit(X, Y, epochs=1, lr=LR, seed=0, n_threads=k)
+
+    t = {name: _best(fn, repeat) for name, fn in (("sequential", sequential),
+                                                  ("threads", threaded),
+                                                  ("population", population),
+                                                  ("serial", serial), ("hogwild", hog))}
+    return {"k": k, "rows": n, **{f"{name}_s": v for name, v in t.items()},
+            "threads_speedup": t["sequential"] / t["threads"],
+            "population_speedup": t["sequential"] / t["population"],
+            "hogwild_speedup": t["serial"] / t["hogwild"]}
+
+
+def step_costs(case_name="tiny", dtype="float64", n=200_000):
+    """µs per per-example SGD step: from a user's @njit loop, as one kernels.sgd_step call
+    from Python, and as Network.partial_fit from Python. Returns a dict."""
+    from numba import njit
+
+    from . import kernels
+
+    case = CASES[case_name]
+    X, Y, _ = make_data(case, dtype, n)
+    net = make_network(case, dtype)
+    ws = net.workspace()
+    lr = net.dtype.type(LR)
+    loop = _user_loop()
+    t_njit = _best(lambda: loop(net.theta, net.spec, ws, X, Y, lr), 3) / n
+    m = min(n, 20000)
+    x, y = X[0], Y[0]
+
+    def from_python():
+        for i in range(m):
+            kernels.sgd_step(net.theta, net.spec, ws, x, y, lr)
+
+    def partial():
+        for i in range(m):
+            net.partial_fit(x, y, lr=LR)
+
+    return {"njit_us": t_njit * 1e6, "kernel_from_python_us": _best(from_python, 3) / m * 1e6,
+            "partial_fit_us": _best(partial, 3) / m * 1e6}
+
+
+_USER_LOOP = None
+
+
+def _user_loop():
+    """A user-style @njit loop over the rows calling kernels.sgd_step (compiled once)."""
+    global _USER_LOOP
+    if _USER_LOOP is None:
+        from numba import njit
+
+        from . import kernels
+
+        @njit(cache=True)
+        def user_loop(theta, spec, ws, X, Y, lr):
+            total = 0.0
+            for i in range(X.shape[0]):
+                total += kernels.sgd_step(theta, spec, ws, X[i], Y[i], lr)
+            return total
+
+        _USER_LOOP = user_loop
+    return _USER_LOOP
+
+
 # ---------------------------------------------------------------------------- start-up
 def startup_times(python=None):
     """Seconds for ``import fastbp``, and for a first fit in a fresh process with an empty
@@ -434,6 +555,9 @@ def main(argv=None):
     p.add_argument("--peers", default="numpy,jax,pytorch",
                    help="implementations besides fastbp (comma-separated; '' for none)")
     p.add_argument("--startup", action="store_true", help="also time import and first fit")
+    p.add_argument("--parallel", action="store_true",
+                   help="also time Python threads, populations and Hogwild on 2 threads, and "
+                        "the cost of one sgd_step from user @njit code and from Python")
     p.add_argument("--optimizers", action="store_true",
                    help="also time momentum, Nesterov, Adam and dropout against plain SGD")
     args = p.parse_args(argv)
@@ -474,6 +598,23 @@ def main(argv=None):
                 print(f"optimisers, {name} {'-'.join(map(str, CASES[name].sizes))} {dtype}, "
                       f"per-example: " + ", ".join(f"{k} {v:.3f} µs ({v / sgd:.2f}x)"
                                                   for k, v in costs.items()))
+    if args.parallel:
+        for name in names:
+            for dtype in dtypes:
+                sp = parallel_speedups(name, dtype, n=max(2000, CASES[name].n // (20 if args.quick
+                                                                                  else 4)))
+                print()
+                print(f"parallel, {name} {dtype}, k = {sp['k']}, one epoch of {sp['rows']} rows: "
+                      f"k networks one after another {sp['sequential_s']:.3f} s, from k Python "
+                      f"threads {sp['threads_s']:.3f} s ({sp['threads_speedup']:.2f}x), as a "
+                      f"population {sp['population_s']:.3f} s ({sp['population_speedup']:.2f}x); "
+                      f"Hogwild {sp['hogwild_s']:.3f} s vs serial {sp['serial_s']:.3f} s "
+                      f"({sp['hogwild_speedup']:.2f}x)")
+        for dtype in dtypes:
+            sc = step_costs("tiny", dtype, n=20000 if args.quick else 200_000)
+            print(f"one sgd_step on tiny {dtype}: from user @njit code {sc['njit_us']:.3f} µs, "
+                  f"kernels.sgd_step from Python {sc['kernel_from_python_us']:.2f} µs, "
+                  f"Network.partial_fit from Python {sc['partial_fit_us']:.2f} µs")
     if args.startup:
         st = startup_times()
         print()
