@@ -586,3 +586,103 @@ def checked_step(theta, table, loss_code, units, x, y, lr_buf, backup):
             th[p] = bk[p]
         return 2, cost
     return 0, cost
+
+
+# ---------------------------------------------------------------------- mini-batches
+@jit
+def _batch_forward(theta, tab, Z, A, m):
+    """Forward pass of the m examples whose inputs are in A[b, 0:n0], b < m.
+
+    Row-outer: each row of W^l is loaded once per mini-batch and applied to every example
+    while it sits in L1 cache, instead of once per example.
+    """
+    for l in range(tab.shape[1] - 1):
+        n_in = U(tab[SIZES, l])
+        n_out = U(tab[SIZES, l + 1])
+        wo = U(tab[W_OFF, l])
+        bo = U(tab[B_OFF, l])
+        ai = U(tab[U_OFF, l])
+        zo = U(tab[U_OFF, l + 1])
+        for j in range(n_out):
+            row = wo + j * n_in
+            bj = theta[bo + j]
+            for b in range(m):
+                s = cast_like(theta, 0.0)
+                for k in range(n_in):
+                    s += theta[row + k] * A[b, ai + k]
+                Z[b, zo + j] = s + bj
+        for b in range(m):
+            act.activate(tab[ACT, l], Z[b], A[b], zo, n_out)
+
+
+@jit
+def _batch_backward_accumulate(theta, tab, Z, A, D, grad, m):
+    """Recursive deltas of m examples (output deltas in D) and their summed gradient into
+    grad; row-outer like ``_batch_forward``."""
+    for l in range(tab.shape[1] - 2, -1, -1):
+        n_in = U(tab[SIZES, l])
+        n_out = U(tab[SIZES, l + 1])
+        wo = U(tab[W_OFF, l])
+        bo = U(tab[B_OFF, l])
+        ai = U(tab[U_OFF, l])
+        do = U(tab[U_OFF, l + 1])
+        if l > 0:
+            for b in range(m):
+                _zero(D[b], ai, n_in)
+        for j in range(n_out):
+            row = wo + j * n_in
+            for b in range(m):
+                dj = D[b, do + j]
+                if l > 0:
+                    for k in range(n_in):
+                        D[b, ai + k] += theta[row + k] * dj
+                        grad[row + k] += dj * A[b, ai + k]
+                else:
+                    for k in range(n_in):
+                        grad[row + k] += dj * A[b, ai + k]
+                grad[bo + j] += dj
+        if l > 0:
+            for b in range(m):
+                act.mul_derivative(tab[ACT, l - 1], Z[b], A[b], D[b], ai, n_in)
+
+
+@jit
+def epoch_batched(theta, spec, ws, batch_units, X, Y, order, lr, l2, batch_size):
+    """``epoch`` for batch_size > 1 with the mini-batch processed row-outer: each weight row
+    is streamed once per mini-batch in the forward pass and once in the backward pass.
+
+    batch_units: (3, batch_size, n_units) scratch of theta's dtype (z, a, delta of every
+    example of a mini-batch). Same results as ``epoch`` up to the order of floating-point
+    summation (the per-example gradients are added in the same order)."""
+    theta = borrow(theta)
+    X = borrow(X)
+    Y = borrow(Y)
+    order = borrow(order)
+    tab = borrow(spec.table)
+    grad = borrow(ws.grad)
+    bu = borrow(batch_units)
+    Z = bu[0]
+    A = bu[1]
+    D = bu[2]
+    n0 = U(tab[SIZES, 0])
+    o, n_out = _out_slot(tab)
+    out_code = tab[ACT, tab.shape[1] - 2]
+    n = order.shape[0]
+    total = 0.0
+    _zero(grad, U(0), U(grad.shape[0]))
+    start = 0
+    while start < n:
+        stop = min(start + batch_size, n)
+        m = stop - start
+        for b in range(m):
+            i = U(order[start + b])
+            for k in range(n0):
+                A[b, k] = X[i, k]
+        _batch_forward(theta, tab, Z, A, m)
+        for b in range(m):
+            total += losses.output_delta(spec.loss, out_code, Z[b], A[b], D[b], o, n_out, Y,
+                                         U(order[start + b]))
+        _batch_backward_accumulate(theta, tab, Z, A, D, grad, m)
+        _apply_gradient(theta, tab, grad, lr, l2, m)
+        start = stop
+    return total

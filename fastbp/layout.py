@@ -138,6 +138,10 @@ class Layout:
             theta[self.bias_slice(l)] = np.asarray(biases[l]).reshape(-1)
         return theta
 
+    def batch_units(self, batch_size, dtype):
+        """Scratch for ``kernels.epoch_batched``: z, a, delta of a whole mini-batch."""
+        return np.zeros((3, batch_size, self.n_units), dtype=dtype)
+
     def workspace(self, dtype):
         """A fresh workspace (zeros) for one thread of this layout."""
         units = np.zeros((4, self.n_units), dtype=dtype)

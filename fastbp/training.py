@@ -266,6 +266,8 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
         if drop is None:
             drop = optim.make_dropout(rates, len(net.sizes), net.dtype, 0)
     chunk = max(batch_size, chunk_size // batch_size * batch_size)
+    batch_units = net.layout.batch_units(min(batch_size, n), net.dtype) if batch_size > 1 \
+        else None
     classifier = net.output in ("softmax", "sigmoid")
     history = History()
     show = _Progress(progress, epochs)
@@ -289,6 +291,9 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
                     from .parallel import hogwild
 
                     total += hogwild(net, X, Y, part, lr_now, l2, n_threads)
+                elif state is None and batch_size > 1:
+                    total += kernels.epoch_batched(net._theta, net.spec, net._ws, batch_units, X,
+                                                   Y, part, dt(lr_now), dt(l2), batch_size)
                 elif state is None:
                     total += kernels.epoch(net._theta, net.spec, net._ws, X, Y, part, dt(lr_now),
                                            dt(l2), batch_size)

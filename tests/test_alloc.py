@@ -45,6 +45,7 @@ SCRIPT = textwrap.dedent("""
         lr, l2 = net.dtype.type(0.01), net.dtype.type(0.001)
         grad = np.empty_like(theta)
         out = np.empty((10 * N, 3), dtype=dtype)
+        bu = net.layout.batch_units(7, net.dtype)
         small, big = np.arange(N), np.arange(10 * N)
         from fastbp import optim
         states = {name: optim.make_state(name, net.n_params, net.dtype, 0.01, 0.001)
@@ -54,6 +55,8 @@ SCRIPT = textwrap.dedent("""
         calls = {
             "epoch_sgd": lambda o: kernels.epoch(theta, spec, ws, X, Y, o, lr, l2, 1),
             "epoch_batch": lambda o: kernels.epoch(theta, spec, ws, X, Y, o, lr, l2, 7),
+            "epoch_batched": lambda o: kernels.epoch_batched(theta, spec, ws, bu, X, Y, o, lr, l2,
+                                                             7),
             "gradient": lambda o: kernels.loss_and_gradient(theta, spec, ws, X[o], Y[o], l2, grad),
             "loss": lambda o: kernels.loss(theta, spec, ws, X[o], Y[o], l2),
             "predict": lambda o: kernels.predict(theta, spec, ws, X[o], out[o]),
@@ -79,7 +82,7 @@ def test_no_allocation_per_example():
                           timeout=600)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert len(result) == 2 * (6 + 16)
+    assert len(result) == 2 * (7 + 16)
     for name, (small, big) in result.items():
         # N and 10N examples: same count (what remains is per call: boxing array arguments)
         assert small == big, f"{name}: {small} allocations for N examples, {big} for 10N"

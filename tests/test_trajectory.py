@@ -104,3 +104,24 @@ def test_medium_network_trajectory():
         net.fit(X, y, epochs=2, lr=0.05, batch_size=bs, l2=1e-3, seed=bs)
         ref.fit(X, y, epochs=2, lr=0.05, batch_size=bs, l2=1e-3, seed=bs)
         assert np.abs(net.theta - ref.theta).max() <= 1e-12
+
+
+@pytest.mark.parametrize("sizes,hidden,output", [([5, 7, 3], "tanh", "softmax"),
+                                                 ([6, 4, 5, 2], "relu", "sigmoid"),
+                                                 ([3, 1], "sigmoid", "identity")])
+@pytest.mark.parametrize("batch_size", [2, 5, 13, 40])
+def test_batched_epoch_equals_per_example_accumulation(sizes, hidden, output, batch_size):
+    # the row-outer mini-batch kernel fit() uses for plain SGD against kernels.epoch
+    from fastbp import kernels
+
+    X, Y = make_data(output, n=23, n_in=sizes[0], n_out=sizes[-1], seed=4)
+    net = fastbp.Network(sizes, hidden=hidden, output=output, seed=4)
+    theta = net.theta.copy()
+    order = np.random.default_rng(0).permutation(23)
+    lr, l2 = 0.1, 0.01
+    c1 = kernels.epoch(theta, net.spec, net.workspace(), X, Y, order, lr, l2, batch_size)
+    units = net.layout.batch_units(min(batch_size, 23), net.dtype)
+    c2 = kernels.epoch_batched(net.theta, net.spec, net.workspace(), units, X, Y, order, lr, l2,
+                               batch_size)
+    assert np.abs(net.theta - theta).max() <= 1e-13
+    assert c2 == pytest.approx(c1, rel=1e-13)
