@@ -31,14 +31,21 @@ def _pjit(func):
 
 
 @_pjit
-def population_epoch(thetas, spec, units, grads, X, Y, orders, lrs, l2, batch_size, totals):
+def population_epoch(thetas, spec, units, grads, batch_units, X, Y, orders, lrs, l2,
+                     batch_size, totals):
     """One epoch for every row of ``thetas`` (k, P) in parallel; row r visits ``orders[r]``
     with learning rate ``lrs[r]``. ``units`` (k, 4, n_units) and ``grads`` (k, P) are one
-    workspace per row. Writes each row's summed cost into ``totals[r]``."""
+    workspace per row, ``batch_units`` (k, 3, batch_size, n_units) one mini-batch scratch
+    per row (the same kernels as ``Network.fit``). Writes each row's summed cost into
+    ``totals[r]``."""
     for r in prange(thetas.shape[0]):
         u = units[r]
         ws = Workspace(u[0], u[1], u[2], grads[r], u, u[3])
-        totals[r] = kernels.epoch(thetas[r], spec, ws, X, Y, orders[r], lrs[r], l2, batch_size)
+        if batch_size > 1:
+            totals[r] = kernels.epoch_batched(thetas[r], spec, ws, batch_units[r], X, Y,
+                                              orders[r], lrs[r], l2, batch_size)
+        else:
+            totals[r] = kernels.epoch(thetas[r], spec, ws, X, Y, orders[r], lrs[r], l2, 1)
 
 
 @_pjit
@@ -125,13 +132,15 @@ class Population:
         _set_threads(n_threads)
         totals = np.zeros(k)
         losses = np.zeros((epochs, k))
+        b = min(batch_size, n) if batch_size > 1 else 1
+        batch_units = np.zeros((k, 3, b, self.layout.n_units), dtype=self.dtype)
         dt = self.dtype.type
         for e in range(epochs):
             orders = np.stack([m._rng.permutation(n) if shuffle else np.arange(n)
                                for m in self.members])
             backup = self.thetas.copy()
-            population_epoch(self.thetas, self.spec, self._units, self._grads, X, Y, orders,
-                             lrs, dt(l2), batch_size, totals)
+            population_epoch(self.thetas, self.spec, self._units, self._grads, batch_units, X,
+                             Y, orders, lrs, dt(l2), batch_size, totals)
             mean = totals / n
             if l2:
                 mean += np.array([0.5 * l2 * float(kernels._l2_term(t, self.spec))
