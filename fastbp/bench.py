@@ -88,9 +88,14 @@ class FastbpImpl(Impl):
         spec = net.spec
         from . import kernels
 
-        def run(theta0):
+        units = net.layout.batch_units(batch_size, net.dtype) if batch_size > 1 else None
+
+        def run(theta0):  # the kernels Network.fit calls for plain SGD
             theta[:] = theta0
-            kernels.epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size)
+            if batch_size > 1:
+                kernels.epoch_batched(theta, spec, ws, units, X, Y, order, lr, l2, batch_size)
+            else:
+                kernels.epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size)
             return theta
 
         return run

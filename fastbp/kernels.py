@@ -591,11 +591,8 @@ def checked_step(theta, table, loss_code, units, x, y, lr_buf, backup):
 # ---------------------------------------------------------------------- mini-batches
 @jit
 def _batch_forward(theta, tab, Z, A, m):
-    """Forward pass of the m examples whose inputs are in A[b, 0:n0], b < m.
-
-    Row-outer: each row of W^l is loaded once per mini-batch and applied to every example
-    while it sits in L1 cache, instead of once per example.
-    """
+    """Forward pass of the m examples whose inputs are in A[b, 0:n0], b < m, four
+    examples per sweep over each weight matrix."""
     for l in range(tab.shape[1] - 1):
         n_in = U(tab[SIZES, l])
         n_out = U(tab[SIZES, l + 1])
@@ -604,11 +601,11 @@ def _batch_forward(theta, tab, Z, A, m):
         ai = U(tab[U_OFF, l])
         zo = U(tab[U_OFF, l + 1])
         m4 = m - m % 4
-        for j in range(n_out):
-            row = wo + j * n_in
-            bj = theta[bo + j]
-            # four examples at a time: each weight is loaded once for four products
-            for b in range(0, m4, 4):
+        # blocks of four examples: each weight is loaded once for four products, and the
+        # four input rows stay in L1 cache while the layer's rows stream past
+        for b in range(0, m4, 4):
+            for j in range(n_out):
+                row = wo + j * n_in
                 s0 = cast_like(theta, 0.0)
                 s1 = s0
                 s2 = s0
@@ -619,15 +616,18 @@ def _batch_forward(theta, tab, Z, A, m):
                     s1 += w * A[b + 1, ai + k]
                     s2 += w * A[b + 2, ai + k]
                     s3 += w * A[b + 3, ai + k]
+                bj = theta[bo + j]
                 Z[b, zo + j] = s0 + bj
                 Z[b + 1, zo + j] = s1 + bj
                 Z[b + 2, zo + j] = s2 + bj
                 Z[b + 3, zo + j] = s3 + bj
-            for b in range(m4, m):
+        for b in range(m4, m):
+            for j in range(n_out):
+                row = wo + j * n_in
                 s = cast_like(theta, 0.0)
                 for k in range(n_in):
                     s += theta[row + k] * A[b, ai + k]
-                Z[b, zo + j] = s + bj
+                Z[b, zo + j] = s + theta[bo + j]
         for b in range(m):
             act.activate(tab[ACT, l], Z[b], A[b], zo, n_out)
 
@@ -635,7 +635,7 @@ def _batch_forward(theta, tab, Z, A, m):
 @jit
 def _batch_backward_accumulate(theta, tab, Z, A, D, grad, m):
     """Recursive deltas of m examples (output deltas in D) and their summed gradient into
-    grad; row-outer like ``_batch_forward``."""
+    grad, four examples per sweep like ``_batch_forward``."""
     for l in range(tab.shape[1] - 2, -1, -1):
         n_in = U(tab[SIZES, l])
         n_out = U(tab[SIZES, l + 1])
@@ -647,11 +647,11 @@ def _batch_backward_accumulate(theta, tab, Z, A, D, grad, m):
             for b in range(m):
                 _zero(D[b], ai, n_in)
         m4 = m - m % 4
-        for j in range(n_out):
-            row = wo + j * n_in
-            # four examples at a time: one read-modify-write of the gradient row and one
-            # load of each weight serve four examples
-            for b in range(0, m4, 4):
+        # blocks of four examples: one read-modify-write of a gradient row and one load of
+        # each weight serve four examples, whose rows stay in L1 cache
+        for b in range(0, m4, 4):
+            for j in range(n_out):
+                row = wo + j * n_in
                 d0 = D[b, do + j]
                 d1 = D[b + 1, do + j]
                 d2 = D[b + 2, do + j]
@@ -667,7 +667,9 @@ def _batch_backward_accumulate(theta, tab, Z, A, D, grad, m):
                     grad[row + k] += (d0 * A[b, ai + k] + d1 * A[b + 1, ai + k]
                                       + d2 * A[b + 2, ai + k] + d3 * A[b + 3, ai + k])
                 grad[bo + j] += d0 + d1 + d2 + d3
-            for b in range(m4, m):
+        for b in range(m4, m):
+            for j in range(n_out):
+                row = wo + j * n_in
                 dj = D[b, do + j]
                 if l > 0:
                     for k in range(n_in):
@@ -684,8 +686,9 @@ def _batch_backward_accumulate(theta, tab, Z, A, D, grad, m):
 
 @jit
 def epoch_batched(theta, spec, ws, batch_units, X, Y, order, lr, l2, batch_size):
-    """``epoch`` for batch_size > 1 with the mini-batch processed row-outer: each weight row
-    is streamed once per mini-batch in the forward pass and once in the backward pass.
+    """``epoch`` for batch_size > 1 with the examples of a mini-batch processed four at a
+    time: each weight matrix is streamed once per four examples in the forward pass and
+    once in the backward pass (per-example accumulation streams it for every example).
 
     batch_units: (3, batch_size, n_units) scratch of theta's dtype (z, a, delta of every
     example of a mini-batch). Same results as ``epoch`` up to the order of floating-point
