@@ -122,26 +122,6 @@ def _adam_lr(hp, t):
 
 
 @jit
-def _update(code, theta, m, v, p, g, hp, lr_t):
-    """Apply the optimiser to parameter p with gradient g."""
-    lr = hp[LR]
-    if code == MOMENTUM:
-        m[p] = hp[MU] * m[p] - lr * g
-        theta[p] += m[p]
-    elif code == NESTEROV:
-        m[p] = hp[MU] * m[p] - lr * g
-        theta[p] += hp[MU] * m[p] - lr * g
-    elif code == ADAM:
-        b1 = hp[BETA1]
-        b2 = hp[BETA2]
-        m[p] = b1 * m[p] + (1.0 - b1) * g
-        v[p] = b2 * v[p] + (1.0 - b2) * (g * g)
-        theta[p] -= lr_t * m[p] / (math.sqrt(v[p]) + hp[EPS])
-    else:
-        theta[p] -= lr * g
-
-
-@jit
 def _sweep_layer(code, theta, m, v, wo, bo, n_in, n_out, delta, do, a, ai, back,
                  lr, l2, mu, b1, b2, c1, c2, eps, lr_t):
     """For each row j of one layer: delta^l += W[j]^T delta^(l+1)_j (old weights) when
@@ -245,23 +225,58 @@ def _backward_update_opt(theta, tab, z, a, delta, mask, dropout, code, hp, m, v,
 
 
 @jit
+def _step_range(code, theta, m, v, grad, start, n, scale, l2, hp, lr_t):
+    """The optimiser's update of theta[start:start+n] from g = grad * scale + l2 * theta,
+    zeroing grad; one loop body per optimiser (the branch stays outside the loop)."""
+    lr = hp[LR]
+    mu = hp[MU]
+    b1 = hp[BETA1]
+    b2 = hp[BETA2]
+    c1 = cast_like(theta, 1.0) - b1
+    c2 = cast_like(theta, 1.0) - b2
+    eps = hp[EPS]
+    if code == SGD:
+        for k in range(n):
+            p = start + k
+            theta[p] -= lr * (grad[p] * scale + l2 * theta[p])
+            grad[p] = 0.0
+    elif code == MOMENTUM:
+        for k in range(n):
+            p = start + k
+            vel = mu * m[p] - lr * (grad[p] * scale + l2 * theta[p])
+            m[p] = vel
+            theta[p] += vel
+            grad[p] = 0.0
+    elif code == NESTEROV:
+        for k in range(n):
+            p = start + k
+            g = grad[p] * scale + l2 * theta[p]
+            vel = mu * m[p] - lr * g
+            m[p] = vel
+            theta[p] += mu * vel - lr * g
+            grad[p] = 0.0
+    else:  # ADAM
+        for k in range(n):
+            p = start + k
+            g = grad[p] * scale + l2 * theta[p]
+            mp = b1 * m[p] + c1 * g
+            vp = b2 * v[p] + c2 * (g * g)
+            m[p] = mp
+            v[p] = vp
+            theta[p] -= lr_t * mp / (math.sqrt(vp) + eps)
+            grad[p] = 0.0
+
+
+@jit
 def _apply_gradient_opt(theta, tab, grad, code, hp, m, v, lr_t, mb):
     """One optimiser step from the summed gradient of mb examples in grad; zeroes grad."""
-    mf = cast_like(theta, mb)
-    l2 = hp[L2]
+    scale = cast_like(theta, 1.0) / cast_like(theta, mb)
+    zero = cast_like(theta, 0.0)
     for l in range(tab.shape[1] - 1):
         n_out = U(tab[SIZES, l + 1])
-        n_w = n_out * U(tab[SIZES, l])
-        wo = U(tab[W_OFF, l])
-        bo = U(tab[B_OFF, l])
-        for k in range(n_w):
-            p = wo + k
-            _update(code, theta, m, v, p, grad[p] / mf + l2 * theta[p], hp, lr_t)
-            grad[p] = 0.0
-        for k in range(n_out):
-            p = bo + k
-            _update(code, theta, m, v, p, grad[p] / mf, hp, lr_t)
-            grad[p] = 0.0
+        _step_range(code, theta, m, v, grad, U(tab[W_OFF, l]), n_out * U(tab[SIZES, l]), scale,
+                     hp[L2], hp, lr_t)
+        _step_range(code, theta, m, v, grad, U(tab[B_OFF, l]), n_out, scale, zero, hp, lr_t)
 
 
 @jit
