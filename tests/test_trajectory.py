@@ -125,3 +125,15 @@ def test_batched_epoch_equals_per_example_accumulation(sizes, hidden, output, ba
                                batch_size)
     assert np.abs(net.theta - theta).max() <= 1e-13
     assert c2 == pytest.approx(c1, rel=1e-13)
+
+
+@pytest.mark.parametrize("hidden,output,loss", COMBOS)
+def test_one_hidden_layer_fast_path_matches_baseline(hidden, output, loss):
+    # per-example SGD without l2 on one hidden layer takes a specialised kernel
+    X, Y = make_data(output, n=25, n_in=4, n_out=3, seed=2)
+    net = fastbp.Network([4, 6, 3], hidden=hidden, output=output, loss=loss, seed=2)
+    ref = B.BaselineNetwork([4, 6, 3], hidden=hidden, output=output, loss=loss, seed=2)
+    h = net.fit(X, Y, epochs=3, lr=0.1, seed=1)
+    ref_loss = ref.fit(X, Y, epochs=3, lr=0.1, seed=1)
+    assert np.abs(net.theta - ref.theta).max() <= 1e-12
+    np.testing.assert_allclose(h.loss, ref_loss, rtol=1e-12)
