@@ -114,6 +114,26 @@ def make_state(optimizer, n_params, dtype, lr, l2=0.0, momentum=0.9, beta1=0.9, 
 
 
 @jit
+def _dropout_on(keep):
+    """True when some layer keeps fewer than all of its units."""
+    for l in range(keep.shape[0]):
+        if keep[l] < 1.0:
+            return True
+    return False
+
+
+@jit
+def _train_forward(theta, tab, z, a, mask, keep, scale, seed, counter, dropout):
+    """Training forward pass of the example in a^0 (with dropout when ``dropout``); counts it
+    in ``counter[0]``, the example number that seeds the next dropout masks."""
+    if dropout:
+        _forward_dropout(theta, tab, z, a, mask, keep, scale, seed, counter[0])
+    else:
+        _forward(theta, tab, z, a)
+    counter[0] += 1
+
+
+@jit
 def _adam_lr(hp, t):
     """lr_t of Adam's step number t (1-based), in theta's dtype."""
     b1 = hp[BETA1]
@@ -308,10 +328,7 @@ def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     scale = borrow(drop.scale)
     seed = drop.seed
     counter = drop.counter
-    dropout = False
-    for l in range(keep.shape[0]):
-        if keep[l] < 1.0:
-            dropout = True
+    dropout = _dropout_on(keep)
     n0 = U(tab[SIZES, 0])
     n = order.shape[0]
     total = 0.0
@@ -320,11 +337,7 @@ def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
         for s in range(n):
             i = U(order[s])
             _load_row(a, X, i, n0)
-            if dropout:
-                _forward_dropout(theta, tab, z, a, mask, keep, scale, seed, counter[0])
-            else:
-                _forward(theta, tab, z, a)
-            counter[0] += 1
+            _train_forward(theta, tab, z, a, mask, keep, scale, seed, counter, dropout)
             total += _output_delta(tab, loss_code, z, a, delta, Y, i)
             if code == ADAM:
                 t[0] += 1
@@ -338,11 +351,7 @@ def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
         for s in range(start, stop):
             i = U(order[s])
             _load_row(a, X, i, n0)
-            if dropout:
-                _forward_dropout(theta, tab, z, a, mask, keep, scale, seed, counter[0])
-            else:
-                _forward(theta, tab, z, a)
-            counter[0] += 1
+            _train_forward(theta, tab, z, a, mask, keep, scale, seed, counter, dropout)
             total += _output_delta(tab, loss_code, z, a, delta, Y, i)
             _backward_accumulate(theta, tab, z, a, delta, grad, mask, dropout)
         if code == ADAM:
@@ -368,16 +377,9 @@ def step(theta, spec, ws, opt, drop, x, y):
     xb = borrow(x)
     for k in range(U(tab[SIZES, 0])):
         a[k] = xb[k]
-    dropout = False
-    for l in range(keep.shape[0]):
-        if keep[l] < 1.0:
-            dropout = True
-    if dropout:
-        _forward_dropout(th, tab, z, a, mask, keep, borrow(drop.scale), drop.seed,
-                         drop.counter[0])
-    else:
-        _forward(th, tab, z, a)
-    drop.counter[0] += 1
+    dropout = _dropout_on(keep)
+    _train_forward(th, tab, z, a, mask, keep, borrow(drop.scale), drop.seed, drop.counter,
+                   dropout)
     cost = _output_delta(tab, spec.loss, z, a, delta, borrow(y).reshape((1, y.shape[0])), U(0))
     lr_t = hp[LR]
     if opt.code == ADAM:
