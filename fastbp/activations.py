@@ -37,7 +37,6 @@ OUTPUT = {
     "identity": IDENTITY,
     "tanh": TANH,
 }
-NAMES = {code: name for name, code in {**HIDDEN, **OUTPUT}.items()}
 
 
 @jit

@@ -18,7 +18,6 @@ import time
 import numpy as np
 
 from . import _validation as v
-from . import init as _init
 from .layout import Layout
 
 LEAKY_SLOPE = 0.01
@@ -203,7 +202,7 @@ class Optimizer:
         if self.name == "adam":
             self.t += 1
             lr_t = lr * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
-        for p, g, m, v in zip(params, grads, ms, vs):
+        for p, g, m, s in zip(params, grads, ms, vs):
             if self.name == "sgd":
                 p -= lr * g
             elif self.name == "momentum":
@@ -214,8 +213,8 @@ class Optimizer:
                 p += self.momentum * m - lr * g
             elif self.name == "adam":
                 m[...] = self.beta1 * m + (1 - self.beta1) * g
-                v[...] = self.beta2 * v + (1 - self.beta2) * (g * g)
-                p -= lr_t * m / (np.sqrt(v) + self.eps)
+                s[...] = self.beta2 * s + (1 - self.beta2) * (g * g)
+                p -= lr_t * m / (np.sqrt(s) + self.eps)
             else:
                 raise ValueError(f"unknown optimizer {self.name!r}")
 

@@ -280,7 +280,7 @@ class Result:
     extra: dict = field(default_factory=dict)
 
 
-def time_run(run, theta0, n_rows, repeat, min_time=0.0):
+def time_run(run, theta0, n_rows, repeat):
     run(theta0)  # warm-up: compilation, caches
     best = math.inf
     for i in range(repeat):
@@ -469,8 +469,6 @@ def parallel_speedups(case_name="small", dtype="float64", k=2, n=20000, repeat=3
 def step_costs(case_name="tiny", dtype="float64", n=200_000):
     """µs per per-example SGD step: from a user's @njit loop, as one kernels.sgd_step call
     from Python, and as Network.partial_fit from Python. Returns a dict."""
-    from numba import njit
-
     from . import kernels
 
     case = CASES[case_name]

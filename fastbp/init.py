@@ -11,8 +11,6 @@ same seed therefore gives bit-identical theta for either dtype's draws.
 """
 import math
 
-import numpy as np
-
 NORMAL_STD = 0.01
 INITS = ("glorot_uniform", "he_uniform", "normal", "zeros")
 

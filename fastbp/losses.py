@@ -18,7 +18,6 @@ MSE = 0
 CROSS_ENTROPY = 1
 
 CODES = {"mse": MSE, "cross_entropy": CROSS_ENTROPY}
-NAMES = {v: k for k, v in CODES.items()}
 
 #: output activation -> default loss
 DEFAULT_LOSS = {

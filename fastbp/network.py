@@ -6,7 +6,6 @@ the order of the rows each epoch, timing, the history and the divergence check. 
 per-example work happens in ``fastbp.kernels``, one kernel call per epoch.
 """
 import math
-import time
 
 import numpy as np
 
@@ -16,7 +15,6 @@ from . import init as _init
 from . import kernels
 from . import losses
 from .layout import Layout
-from .training import History
 from . import training
 
 
@@ -184,21 +182,6 @@ class Network:
         return float(J), grad.astype(np.float64)
 
     # ------------------------------------------------------------------ training
-    def _run_epoch(self, X, Y, order, lr, l2, batch_size, epoch, history, epochs):
-        """One kernel pass with the divergence check; returns (mean loss, seconds)."""
-        backup = self._theta.copy()
-        t0 = time.perf_counter()
-        total = kernels.epoch(self._theta, self.spec, self._ws, X, Y, order,
-                              self._scalar(lr), self._scalar(l2), batch_size)
-        seconds = time.perf_counter() - t0
-        mean = total / order.shape[0]
-        if l2:
-            mean += 0.5 * l2 * float(kernels._l2_term(self._theta, self.spec))
-        if not (np.isfinite(mean) and np.isfinite(self._theta).all()):
-            self._theta[:] = backup
-            raise training.diverged(epoch, epochs, mean, lr, history)
-        return mean, seconds
-
     def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=None,
             optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8,
             schedule="constant", power_t=0.5, decay=0.1, step_size=10, tol=1e-4,
@@ -272,15 +255,17 @@ class Network:
                                                 ws.units, X, Y, self._lr_buf, self._backup)
             if status == 0:
                 return float(cost)
-        lr = v.check_real("lr", lr, minimum=0.0, strict=True)
-        batch_size = v.check_int("batch_size", batch_size)
-        l2 = v.check_real("l2", l2, minimum=0.0)
         if np.ndim(X) == 1:
             # one example: x of shape (n_inputs,) with y of shape (n_outputs,) or a class index
             X = np.asarray(X)[None, :]
             Y = np.asarray(Y)
             Y = Y[None] if Y.ndim <= 1 else Y
-        X, Y = self._xy(X, Y)
-        order = np.arange(X.shape[0])
-        mean, _ = self._run_epoch(X, Y, order, lr, l2, batch_size, 1, History(), 1)
-        return float(mean)
+        # one unshuffled epoch of the training loop fit uses (same kernels, same checks and
+        # divergence handling); it leaves the history of the last fit in place
+        last_fit = self.history_
+        try:
+            history = training.fit(self, X, Y, epochs=1, lr=lr, batch_size=batch_size, l2=l2,
+                                   shuffle=False, progress=False)
+        finally:
+            self.history_ = last_fit
+        return history.loss[0]

@@ -25,11 +25,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import activations as act
 from ._jit import borrow, jit
 from .kernels import (U, _backward_accumulate, _forward, _hidden_derivative, _layer_forward,
                       _load_row, _output_delta, _zero, cast_like)
-from .layout import ACT, B_OFF, SIZES, U_OFF, W_OFF
+from .layout import B_OFF, SIZES, U_OFF, W_OFF
 
 SGD = 0
 MOMENTUM = 1

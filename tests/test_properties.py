@@ -40,7 +40,7 @@ def test_any_network_matches_the_baseline(net, data_seed, batch_size, l2, lr):
         total = B.epoch(theta, net.layout, X, Y, order, lr, l2, batch_size)
     # unbounded (identity) chains with a large lr can blow up; divergence has its own tests
     assume(np.isfinite(total) and np.abs(theta).max() < 1e6)
-    mean = net._run_epoch(X, Y, order, lr, l2, batch_size, 1, None, 1)[0]
+    mean = net.partial_fit(X[order], Y[order], lr=lr, batch_size=batch_size, l2=l2)
     scale = max(1.0, np.abs(theta).max())
     assert np.abs(net.theta - theta).max() <= 1e-12 * scale
     reg = 0.5 * l2 * sum(float(np.sum(W * W)) for W in net.layout.weights(theta))
