@@ -4,26 +4,44 @@ fastmath allows reassociation (so reductions such as dot products can be vectori
 and contraction (fused multiply-add). It never sets ``nnan``/``ninf``: the NaN and Inf
 checks that detect a diverging run must keep working. Division follows IEEE semantics.
 """
-from numba import njit, types
+from numba import config, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 FASTMATH = frozenset({"reassoc", "contract"})
 
+#: True when numba runs everything as plain Python (``NUMBA_DISABLE_JIT=1``)
+JIT_DISABLED = bool(config.DISABLE_JIT)
 
-def jit(func):
-    """Compile ``func`` as a fastbp kernel: nopython, cached on disk, GIL released.
+
+def _flags(**extra):
+    """The one set of compiler flags of every fastbp kernel.
 
     error_model="numpy": a float division by zero gives inf/nan as IEEE says (and the
     divergence checks catch it) instead of raising ZeroDivisionError; the Python model's
     zero test before every division would also keep the loop from being vectorised.
     """
-    return njit(cache=True, nogil=True, fastmath=set(FASTMATH), error_model="numpy")(func)
+    return dict(cache=True, nogil=True, fastmath=set(FASTMATH), error_model="numpy", **extra)
 
+
+def jit(func):
+    """Compile ``func`` as a fastbp kernel: nopython, cached on disk, GIL released."""
+    return njit(**_flags())(func)
+
+
+def inline(func):
+    """A building block: compiled like ``jit`` and inlined into every caller at numba's IR
+    level (``inline="always"``), so a kernel composed of blocks is one function to LLVM."""
+    return njit(**_flags(inline="always"))(func)
+
+
+def pjit(func):
+    """Like ``jit`` with ``parallel=True``: ``prange`` loops run on numba's thread pool."""
+    return njit(**_flags(parallel=True))(func)
 
 
 @intrinsic
-def borrow(typingctx, arr):
+def _borrow(typingctx, arr):
     """The same array without its reference-counted owner (meminfo set to NULL).
 
     numba increments and decrements an array's reference count (two atomic instructions)
@@ -50,3 +68,12 @@ def borrow(typingctx, arr):
         return dst._getvalue()
 
     return sig, codegen
+
+
+def _borrow_python(arr):
+    """Pure-Python ``borrow``: the array itself (there is no reference count to skip)."""
+    return arr
+
+
+#: ``borrow`` inside compiled code; the identity when the JIT is switched off
+borrow = _borrow_python if JIT_DISABLED else _borrow
