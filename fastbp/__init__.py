@@ -9,7 +9,7 @@ from . import baseline, kernels
 from .gradcheck import gradcheck, numerical_gradient
 from .layout import Layout, Spec, Workspace
 from .network import Network
-from .parallel import Population
+from .population import Population
 from .training import DivergenceError, History
 
 __version__ = "0.1.0"

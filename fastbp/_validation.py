@@ -4,9 +4,14 @@ Every check raises TypeError (wrong kind of thing) or ValueError (right kind, wr
 with a message that names the parameter, the value it got and what is allowed. Nothing
 here modifies a model; callers validate everything before they change anything.
 """
+import math
 import numbers
 
 import numpy as np
+
+from . import activations as act
+from . import init as _init
+from . import losses
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -17,7 +22,9 @@ def _short(value, limit=60):
 
 
 def check_int(name, value, minimum=1):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    # ``type(value) is int`` first: the common case skips the slower abstract-class checks
+    if type(value) is not int and (isinstance(value, (bool, np.bool_))
+                                   or not isinstance(value, numbers.Integral)):
         raise TypeError(f"{name} must be an integer >= {minimum}, got {_short(value)} "
                         f"of type {type(value).__name__}")
     if value < minimum:
@@ -27,11 +34,12 @@ def check_int(name, value, minimum=1):
 
 def check_real(name, value, minimum=None, strict=False):
     """A finite real number; ``minimum`` with ``strict`` means value > minimum, else >=."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    if type(value) is not float and (isinstance(value, (bool, np.bool_))
+                                     or not isinstance(value, numbers.Real)):
         raise TypeError(f"{name} must be a real number, got {_short(value)} "
                         f"of type {type(value).__name__}")
     value = float(value)
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if minimum is not None:
         if strict and not value > minimum:
@@ -91,6 +99,39 @@ def check_sizes(sizes):
             raise ValueError(f"sizes[{i}] must be a positive integer, got {s} in {sizes}")
         out.append(int(s))
     return out
+
+
+def check_architecture(sizes, hidden, output, loss, init, dtype, seed):
+    """The constructor arguments of a network, checked and normalised: (sizes as a list,
+    hidden as a tuple of one name per hidden layer, output, loss (None picks the output's
+    default), init, dtype as a numpy dtype, seed)."""
+    sizes = check_sizes(sizes)
+    n_hidden = len(sizes) - 2
+    if isinstance(hidden, str):
+        check_choice("hidden", hidden, act.HIDDEN)
+        hidden = [hidden] * n_hidden
+    else:
+        if not hasattr(hidden, "__len__"):
+            raise TypeError(f"hidden must be an activation name or a sequence of names, "
+                            f"got {hidden!r}")
+        hidden = list(hidden)
+        if len(hidden) != n_hidden:
+            raise ValueError(f"hidden lists {len(hidden)} activations but sizes {sizes} has "
+                             f"{n_hidden} hidden layer(s); give one name or one per layer")
+        for i, h in enumerate(hidden):
+            check_choice(f"hidden[{i}]", h, act.HIDDEN)
+    check_choice("output", output, act.OUTPUT)
+    if loss is None:
+        loss = losses.DEFAULT_LOSS[output]
+    check_choice("loss", loss, losses.CODES)
+    if loss == "cross_entropy" and output not in losses.CROSS_ENTROPY_OUTPUTS:
+        raise ValueError(f"loss='cross_entropy' needs a sigmoid or softmax output, got "
+                         f"output={output!r}; use loss='mse' for an {output} output")
+    if output == "softmax" and sizes[-1] < 2:
+        raise ValueError(f"a softmax output needs at least 2 units, got sizes[-1] = "
+                         f"{sizes[-1]}; use output='sigmoid' for one unit")
+    check_choice("init", init, _init.INITS)
+    return sizes, tuple(hidden), output, loss, init, check_dtype(dtype), check_seed("seed", seed)
 
 
 def _as_real_array(name, value, dtype):

@@ -18,6 +18,8 @@ import time
 import numpy as np
 
 from . import _validation as v
+from . import init as _init
+from . import options
 from .layout import Layout
 
 LEAKY_SLOPE = 0.01
@@ -303,15 +305,14 @@ class BaselineNetwork:
 
     def __init__(self, sizes, hidden="sigmoid", output="sigmoid", loss=None,
                  init="glorot_uniform", dtype="float64", seed=None):
-        # validate and lay out exactly as Network does, then drop the kernels' buffers
-        from .network import Network
-
-        ref = Network(sizes, hidden=hidden, output=output, loss=loss, init=init, dtype=dtype,
-                      seed=seed)
-        self.layout = Layout(ref.sizes, ref.hidden + (ref.output,), ref.loss_name)
-        self.output, self.loss_name, self.dtype = ref.output, ref.loss_name, ref.dtype
-        self.theta = ref.theta.copy()
-        self._rng = ref._rng
+        # the same checks, layout, initialisation and generator as Network
+        sizes, hidden, output, loss, init, dtype, seed = v.check_architecture(
+            sizes, hidden, output, loss, init, dtype, seed)
+        self.layout = Layout(sizes, hidden + (output,), loss)
+        self.output, self.loss_name, self.dtype = output, loss, dtype
+        self._rng = np.random.default_rng(seed)
+        self.theta = _init.initialize(np.zeros(self.layout.n_params, dtype=dtype), self.layout,
+                                      init, self._rng)
 
     @property
     def sizes(self):
@@ -322,46 +323,39 @@ class BaselineNetwork:
         out = np.array([forward(self.theta, self.layout, x)[1][-1] for x in X])
         return out[0] if was_1d else out
 
-    def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=None,
-            optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8,
-            schedule="constant", power_t=0.5, decay=0.1, step_size=10, tol=1e-4,
-            adaptive_patience=2, dropout=None):
+    @options.takes(("epochs", "lr", "batch_size", "l2", "shuffle", "seed", "optimizer",
+                    "momentum", "beta1", "beta2", "epsilon", "schedule", "power_t", "decay",
+                    "step_size", "tol", "adaptive_patience", "dropout"))
+    def fit(self, X, Y, **given):
         """Same semantics as ``Network.fit`` (without validation data); returns the
         per-epoch mean training loss."""
+        o = options.validate(len(self.sizes) - 2, **given)
         X, _ = v.check_X(X, self.sizes[0], self.dtype)
         Y = v.check_Y(Y, X.shape[0], self.sizes[-1], self.output, self.loss_name, self.dtype)
-        rng = self._rng if seed is None else np.random.default_rng(seed)
+        rng = self._rng if o.seed is None else np.random.default_rng(o.seed)
         drop = None
-        if dropout is not None:
-            n_hidden = len(self.sizes) - 2
-            rates = [dropout] * n_hidden if np.ndim(dropout) == 0 else list(dropout)
-            if any(r > 0 for r in rates):
-                drop = Dropout(rates, self.layout, self.dtype, rng.integers(2**63))
-        opt = None if optimizer == "sgd" else Optimizer(optimizer, self.theta, self.layout,
-                                                        momentum, beta1, beta2, epsilon)
+        if any(r > 0 for r in o.dropout):
+            drop = Dropout(o.dropout, self.layout, self.dtype, rng.integers(2**63))
+        opt = None if o.optimizer == "sgd" else Optimizer(o.optimizer, self.theta, self.layout,
+                                                          o.momentum, o.beta1, o.beta2,
+                                                          o.epsilon)
         history = []
-        best, bad, rate = np.inf, 0, lr
-        for e in range(1, epochs + 1):
-            if schedule == "invscaling":
-                rate = lr / e ** power_t
-            elif schedule == "step":
-                rate = lr * decay ** ((e - 1) // step_size)
-            elif schedule == "exponential":
-                rate = lr * decay ** (e - 1)
-            elif schedule == "constant":
-                rate = lr
-            order = rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
+        best, bad, rate = np.inf, 0, o.lr
+        for e in range(1, o.epochs + 1):
+            if o.schedule != "adaptive":
+                rate = options.schedule_lr(o, e)
+            order = rng.permutation(X.shape[0]) if o.shuffle else np.arange(X.shape[0])
             total = epoch(self.theta, self.layout, X, Y, order, self.dtype.type(rate),
-                          self.dtype.type(l2), batch_size, opt, drop)
+                          self.dtype.type(o.l2), o.batch_size, opt, drop)
             mean = total / X.shape[0]
-            if l2:
-                mean += 0.5 * float(l2) * sum(float(np.sum(W * W))
-                                              for W in self.layout.weights(self.theta))
+            if o.l2:
+                mean += 0.5 * float(o.l2) * sum(float(np.sum(W * W))
+                                                for W in self.layout.weights(self.theta))
             history.append(mean)
-            if schedule == "adaptive":
-                bad = bad + 1 if mean > best - tol else 0
+            if o.schedule == "adaptive":
+                bad = bad + 1 if mean > best - o.tol else 0
                 best = min(best, mean)
-                if bad >= adaptive_patience:
+                if bad >= o.adaptive_patience:
                     rate, bad = rate / 5.0, 0
         return history
 

@@ -1,21 +1,18 @@
 """``Network``: the Python face of the engine.
 
 It validates and converts every input, owns theta (one flat array; ``weights`` and
-``biases`` are views into it) and one workspace, and runs the outer loop of training:
-the order of the rows each epoch, timing, the history and the divergence check. The
-per-example work happens in ``fastbp.kernels``, one kernel call per epoch.
+``biases`` are views into it) and one workspace. ``fit`` is ``fastbp.training.fit`` (the
+outer loop; its options are declared in ``fastbp.options``); the per-example work happens
+in ``fastbp.kernels``, one kernel call per epoch or chunk.
 """
 import math
 
 import numpy as np
 
 from . import _validation as v
-from . import activations as act
 from . import init as _init
-from . import kernels
-from . import losses
+from . import kernels, options, training
 from .layout import Layout
-from . import training
 
 
 class Network:
@@ -43,36 +40,9 @@ class Network:
 
     def __init__(self, sizes, hidden="sigmoid", output="sigmoid", loss=None,
                  init="glorot_uniform", dtype="float64", seed=None):
-        sizes = v.check_sizes(sizes)
-        n_hidden = len(sizes) - 2
-        if isinstance(hidden, str):
-            v.check_choice("hidden", hidden, act.HIDDEN)
-            hidden = [hidden] * n_hidden
-        else:
-            if not hasattr(hidden, "__len__"):
-                raise TypeError(f"hidden must be an activation name or a sequence of names, "
-                                f"got {hidden!r}")
-            hidden = list(hidden)
-            if len(hidden) != n_hidden:
-                raise ValueError(f"hidden lists {len(hidden)} activations but sizes {sizes} has "
-                                 f"{n_hidden} hidden layer(s); give one name or one per layer")
-            for i, h in enumerate(hidden):
-                v.check_choice(f"hidden[{i}]", h, act.HIDDEN)
-        v.check_choice("output", output, act.OUTPUT)
-        if loss is None:
-            loss = losses.DEFAULT_LOSS[output]
-        v.check_choice("loss", loss, losses.CODES)
-        if loss == "cross_entropy" and output not in losses.CROSS_ENTROPY_OUTPUTS:
-            raise ValueError(f"loss='cross_entropy' needs a sigmoid or softmax output, got "
-                             f"output={output!r}; use loss='mse' for an {output} output")
-        if output == "softmax" and sizes[-1] < 2:
-            raise ValueError(f"a softmax output needs at least 2 units, got sizes[-1] = "
-                             f"{sizes[-1]}; use output='sigmoid' for one unit")
-        v.check_choice("init", init, _init.INITS)
-        dtype = v.check_dtype(dtype)
-        seed = v.check_seed("seed", seed)
-
-        self.hidden = tuple(hidden)
+        sizes, hidden, output, loss, init, dtype, seed = v.check_architecture(
+            sizes, hidden, output, loss, init, dtype, seed)
+        self.hidden = hidden
         self.output = output
         self.loss_name = loss
         self.init = init
@@ -182,59 +152,10 @@ class Network:
         return float(J), grad.astype(np.float64)
 
     # ------------------------------------------------------------------ training
-    def fit(self, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=None,
-            optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8,
-            schedule="constant", power_t=0.5, decay=0.1, step_size=10, tol=1e-4,
-            adaptive_patience=2, validation_data=None, validation_fraction=None,
-            early_stopping=False, patience=10, min_delta=0.0, progress=None, callback=None,
-            chunk_size=65536, dropout=None, n_threads=None):
-        """Train for ``epochs`` passes over (X, Y); returns a ``History``.
+    fit = training.fit  # fit(self, X, Y, <every option of fastbp.options>)
 
-        Steps: batch_size 1 is per-example SGD; b > 1 updates with the mean gradient of b
-        examples (the last batch of an epoch may be smaller). Each step adds l2 * W to the
-        weights' gradient. With ``shuffle`` the rows are visited in a new random order every
-        epoch, drawn from ``seed`` (or from the network's own generator when seed is None).
-
-        optimizer: "sgd", "momentum" (``momentum``), "nesterov" (``momentum``) or "adam"
-        (``beta1``, ``beta2``, ``epsilon``); scikit-learn's update rules; the state starts
-        at zero in every fit.
-        schedule: the learning rate per epoch: "constant", "invscaling" (lr / epoch^power_t),
-        "step" (times ``decay`` every ``step_size`` epochs), "exponential" (times ``decay``
-        every epoch) or "adaptive" (divided by 5 whenever ``adaptive_patience`` epochs in a
-        row fail to lower the monitored loss by ``tol``; the monitored loss is the validation
-        loss when there is validation data, else the training loss).
-        validation_data=(X_val, Y_val) or validation_fraction (held out from X after a
-        seeded shuffle): the validation loss and accuracy are recorded every epoch.
-        early_stopping: stop when the validation loss has not improved by more than
-        ``min_delta`` for ``patience`` epochs and restore the best epoch's parameters
-        (validation_fraction defaults to 0.1 when no validation data is given).
-        progress: one line per epoch on stderr (default: only when stderr is a terminal).
-        callback(net, epoch, history) after each epoch; returning True stops training.
-        dropout: inverted dropout on the hidden layers during training: one drop rate for
-        all of them or one per hidden layer (0 = off); off at prediction. Masks come from a
-        counter-based generator seeded from ``seed``, so runs are reproducible.
-        chunk_size: rows per kernel call; Ctrl-C is honoured between calls, leaving the
-        model at the last completed chunk with ``history_`` (and the exception's
-        ``history``) holding the completed epochs.
-
-        n_threads: k > 1 runs Hogwild: k threads do per-example SGD on parts of each epoch,
-        updating theta without locks (plain SGD only; not bit-reproducible, since the
-        interleaving of updates varies from run to run).
-
-        Raises ``DivergenceError`` (theta restored to its state before the epoch) if the
-        loss or the parameters become non-finite.
-        """
-        return training.fit(self, X, Y, epochs=epochs, lr=lr, batch_size=batch_size, l2=l2,
-                            shuffle=shuffle, seed=seed, optimizer=optimizer, momentum=momentum,
-                            beta1=beta1, beta2=beta2, epsilon=epsilon, schedule=schedule,
-                            power_t=power_t, decay=decay, step_size=step_size, tol=tol,
-                            adaptive_patience=adaptive_patience, validation_data=validation_data,
-                            validation_fraction=validation_fraction,
-                            early_stopping=early_stopping, patience=patience,
-                            min_delta=min_delta, progress=progress, callback=callback,
-                            chunk_size=chunk_size, dropout=dropout, n_threads=n_threads)
-
-    def partial_fit(self, X, Y, lr=0.1, batch_size=1, l2=0.0):
+    def partial_fit(self, X, Y, lr=options.DEFAULTS["lr"],
+                    batch_size=options.DEFAULTS["batch_size"], l2=options.DEFAULTS["l2"]):
         """One pass over (X, Y) in the given row order (online learning); returns its mean loss.
 
         X may be a single example (1-D), with Y its target row or class index.
@@ -262,10 +183,11 @@ class Network:
             Y = Y[None] if Y.ndim <= 1 else Y
         # one unshuffled epoch of the training loop fit uses (same kernels, same checks and
         # divergence handling); it leaves the history of the last fit in place
+        opts = options.validate(len(self.sizes) - 2, epochs=1, lr=lr, batch_size=batch_size,
+                                l2=l2, shuffle=False, progress=False)
         last_fit = self.history_
         try:
-            history = training.fit(self, X, Y, epochs=1, lr=lr, batch_size=batch_size, l2=l2,
-                                   shuffle=False, progress=False)
+            history = training.train(self, X, Y, opts)
         finally:
             self.history_ = last_fit
         return history.loss[0]

@@ -3,15 +3,8 @@
 One kernel call trains one chunk of an epoch (``chunk_size`` rows); between calls Python
 applies the learning-rate schedule, measures validation loss, decides on early stopping,
 reports progress, calls the user's callback, checks for divergence and lets Ctrl-C
-through. Nothing here touches a single example.
-
-Schedules (lr for epoch e = 1, 2, ...):
-- constant:    lr
-- invscaling:  lr / e^power_t
-- step:        lr * decay^floor((e - 1) / step_size)
-- exponential: lr * decay^(e - 1)
-- adaptive:    lr, divided by 5 each time ``adaptive_patience`` consecutive epochs fail to
-               lower the monitored loss by at least ``tol`` (scikit-learn's "adaptive")
+through. Nothing here touches a single example. The options and their checks are declared
+in ``fastbp.options``; ``fit`` is ``Network.fit``.
 """
 import math
 import sys
@@ -20,10 +13,7 @@ import time
 import numpy as np
 
 from . import _validation as v
-from . import kernels, optim
-
-SCHEDULES = ("constant", "invscaling", "step", "exponential", "adaptive")
-OPTIMIZERS = tuple(optim.CODES)
+from . import kernels, optim, options, threads
 
 
 class History:
@@ -121,37 +111,6 @@ def diverged(epoch, epochs, mean, lr, history):
         f"a larger l2.", epoch, history)
 
 
-def check_dropout(dropout, n_hidden):
-    """Drop rates, one per hidden layer, from None, one rate or a sequence of rates."""
-    if dropout is None:
-        return [0.0] * n_hidden
-    if np.ndim(dropout) == 0:
-        rates = [dropout] * n_hidden
-    else:
-        rates = list(dropout)
-        if len(rates) != n_hidden:
-            raise ValueError(f"dropout lists {len(rates)} rates but the network has {n_hidden} "
-                             f"hidden layer(s); give one rate or one per hidden layer")
-    out = []
-    for i, r in enumerate(rates):
-        r = v.check_real(f"dropout[{i}]" if np.ndim(dropout) else "dropout", r, minimum=0.0)
-        if r >= 1:
-            raise ValueError(f"dropout rates must be in [0, 1), got {r}")
-        out.append(r)
-    return out
-
-
-def schedule_lr(name, lr, epoch, power_t=0.5, decay=0.1, step_size=10):
-    """The learning rate of ``epoch`` (1-based) for the non-adaptive schedules."""
-    if name == "invscaling":
-        return lr / epoch ** power_t
-    if name == "step":
-        return lr * decay ** ((epoch - 1) // step_size)
-    if name == "exponential":
-        return lr * decay ** (epoch - 1)
-    return lr  # constant; adaptive starts constant
-
-
 def accuracy(net, P, Y):
     """Fraction of rows classified right (softmax: argmax; sigmoid: every unit at 0.5)."""
     if net.output == "softmax":
@@ -179,76 +138,35 @@ class _Progress:
         print("  ".join(parts), file=self.stream, flush=True)
 
 
-def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=None,
-        optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8,
-        schedule="constant", power_t=0.5, decay=0.1, step_size=10, tol=1e-4,
-        adaptive_patience=2, validation_data=None, validation_fraction=None,
-        early_stopping=False, patience=10, min_delta=0.0, progress=None, callback=None,
-        chunk_size=65536, dropout=None, n_threads=None):
-    """``Network.fit``; see there."""
-    epochs = v.check_int("epochs", epochs)
-    lr = v.check_real("lr", lr, minimum=0.0, strict=True)
-    batch_size = v.check_int("batch_size", batch_size)
-    l2 = v.check_real("l2", l2, minimum=0.0)
-    shuffle = v.check_bool("shuffle", shuffle)
-    seed = v.check_seed("seed", seed)
-    v.check_choice("optimizer", optimizer, optim.CODES)
-    momentum = v.check_real("momentum", momentum, minimum=0.0)
-    if momentum >= 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-    for name, val in (("beta1", beta1), ("beta2", beta2)):
-        val = v.check_real(name, val, minimum=0.0)
-        if val >= 1:
-            raise ValueError(f"{name} must be in [0, 1), got {val}")
-    epsilon = v.check_real("epsilon", epsilon, minimum=0.0, strict=True)
-    v.check_choice("schedule", schedule, SCHEDULES)
-    power_t = v.check_real("power_t", power_t, minimum=0.0)
-    decay = v.check_real("decay", decay, minimum=0.0, strict=True)
-    if decay > 1:
-        raise ValueError(f"decay must be in (0, 1], got {decay}")
-    step_size = v.check_int("step_size", step_size)
-    tol = v.check_real("tol", tol, minimum=0.0)
-    adaptive_patience = v.check_int("adaptive_patience", adaptive_patience)
-    early_stopping = v.check_bool("early_stopping", early_stopping)
-    patience = v.check_int("patience", patience)
-    min_delta = v.check_real("min_delta", min_delta, minimum=0.0)
-    chunk_size = v.check_int("chunk_size", chunk_size)
-    if progress is None:
-        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
-    progress = v.check_bool("progress", progress)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable (net, epoch, history) -> bool, got "
-                        f"{callback!r}")
-    if validation_data is not None and validation_fraction is not None:
-        raise ValueError("give either validation_data or validation_fraction, not both")
-    if validation_fraction is not None:
-        validation_fraction = v.check_real("validation_fraction", validation_fraction,
-                                           minimum=0.0, strict=True)
-        if validation_fraction >= 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
-    if early_stopping and validation_data is None and validation_fraction is None:
-        validation_fraction = 0.1
-    rates = check_dropout(dropout, len(net.sizes) - 2)
-    if n_threads is not None:
-        n_threads = v.check_int("n_threads", n_threads)
-        if n_threads > 1 and (optimizer != "sgd" or any(r > 0 for r in rates)
-                              or batch_size != 1):
-            raise ValueError(f"n_threads={n_threads} (Hogwild) runs plain per-example SGD: "
-                             f"it needs optimizer='sgd', batch_size=1 and no dropout")
+@options.takes(options.NAMES)
+def fit(net, X, Y, **given):
+    """Train for ``epochs`` passes over (X, Y); returns a ``History``.
 
+    Raises ``DivergenceError`` (theta restored to its state before the epoch) if the loss or
+    the parameters become non-finite. Every option is checked before anything changes.
+    """
+    opts = options.validate(len(net.sizes) - 2, **given)
+    if opts.n_threads is not None and opts.n_threads > 1 and (
+            opts.optimizer != "sgd" or any(opts.dropout) or opts.batch_size != 1):
+        raise ValueError(f"n_threads={opts.n_threads} (Hogwild) runs plain per-example SGD: "
+                         f"it needs optimizer='sgd', batch_size=1 and no dropout")
+    return train(net, X, Y, opts)
+
+
+def train(net, X, Y, opts):
+    """The loop behind ``fit`` and ``partial_fit``, with validated ``FitOptions``."""
     X, Y = net._xy(X, Y)
-    rng = net._rng if seed is None else np.random.default_rng(seed)
+    rng = net._rng if opts.seed is None else np.random.default_rng(opts.seed)
     Xv = Yv = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError("validation_data must be a pair (X_val, Y_val)")
-        Xv, _ = v.check_X(validation_data[0], net.sizes[0], net.dtype, name="X_val")
-        Yv = v.check_Y(validation_data[1], Xv.shape[0], net.sizes[-1], net.output,
+    if opts.validation_data is not None:
+        Xv, _ = v.check_X(opts.validation_data[0], net.sizes[0], net.dtype, name="X_val")
+        Yv = v.check_Y(opts.validation_data[1], Xv.shape[0], net.sizes[-1], net.output,
                        net.loss_name, net.dtype, name="Y_val")
-    elif validation_fraction is not None:
-        n_val = int(math.ceil(validation_fraction * X.shape[0]))
+    elif opts.validation_fraction is not None:
+        fraction = opts.validation_fraction
+        n_val = int(math.ceil(fraction * X.shape[0]))
         if n_val < 1 or n_val >= X.shape[0]:
-            raise ValueError(f"validation_fraction {validation_fraction} of {X.shape[0]} rows "
+            raise ValueError(f"validation_fraction {fraction} of {X.shape[0]} rows "
                              f"leaves {X.shape[0] - n_val} for training and {n_val} for "
                              f"validation; both need at least one")
         perm = rng.permutation(X.shape[0])
@@ -257,29 +175,32 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
 
     n = X.shape[0]
     dt = net.dtype.type
+    epochs, lr, l2, batch_size = opts.epochs, opts.lr, opts.l2, opts.batch_size
+    hogwild_threads = opts.n_threads if opts.n_threads is not None and opts.n_threads > 1 \
+        else None
     state = drop = None
-    if any(r > 0 for r in rates):
-        drop = optim.make_dropout(rates, len(net.sizes), net.dtype, rng.integers(2**63))
-    if optimizer != "sgd" or drop is not None:
-        state = optim.make_state(optimizer, net.n_params, net.dtype, lr, l2, momentum, beta1,
-                                 beta2, epsilon)
+    if any(r > 0 for r in opts.dropout):
+        drop = optim.make_dropout(opts.dropout, len(net.sizes), net.dtype, rng.integers(2**63))
+    if opts.optimizer != "sgd" or drop is not None:
+        state = optim.make_state(opts.optimizer, net.n_params, net.dtype, lr, l2, opts.momentum,
+                                 opts.beta1, opts.beta2, opts.epsilon)
         if drop is None:
-            drop = optim.make_dropout(rates, len(net.sizes), net.dtype, 0)
-    chunk = max(batch_size, chunk_size // batch_size * batch_size)
+            drop = optim.make_dropout(opts.dropout, len(net.sizes), net.dtype, 0)
+    chunk = max(batch_size, opts.chunk_size // batch_size * batch_size)
     batch_units = net.layout.batch_units(min(batch_size, n), net.dtype) if batch_size > 1 \
         else None
     classifier = net.output in ("softmax", "sigmoid")
     history = History()
-    show = _Progress(progress, epochs)
+    show = _Progress(opts.progress, epochs)
     best_loss, best_theta, bad_epochs = math.inf, None, 0
     adaptive_best, adaptive_bad, lr_now = math.inf, 0, lr
     net.history_ = history
     backup = net._theta.copy()
     try:
         for e in range(1, epochs + 1):
-            if schedule != "adaptive":
-                lr_now = schedule_lr(schedule, lr, e, power_t, decay, step_size)
-            order = rng.permutation(n) if shuffle else np.arange(n)
+            if opts.schedule != "adaptive":
+                lr_now = options.schedule_lr(opts, e)
+            order = rng.permutation(n) if opts.shuffle else np.arange(n)
             backup = net._theta.copy()
             state_backup = None if state is None else (state.m.copy(), state.v.copy(),
                                                        state.t.copy())
@@ -287,10 +208,8 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
             for start in range(0, n, chunk):
                 part = order[start:start + chunk]
                 t0 = time.perf_counter()
-                if n_threads is not None and n_threads > 1:
-                    from .parallel import hogwild
-
-                    total += hogwild(net, X, Y, part, lr_now, l2, n_threads)
+                if hogwild_threads is not None:
+                    total += hogwild(net, X, Y, part, lr_now, l2, hogwild_threads)
                 elif state is None and batch_size > 1:
                     total += kernels.epoch_batched(net._theta, net.spec, net._ws, batch_units, X,
                                                    Y, part, dt(lr_now), dt(l2), batch_size)
@@ -323,25 +242,25 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
                 monitored = val
             show.epoch(e, history)
 
-            if schedule == "adaptive":
-                if monitored > adaptive_best - tol:
+            if opts.schedule == "adaptive":
+                if monitored > adaptive_best - opts.tol:
                     adaptive_bad += 1
                 else:
                     adaptive_bad = 0
                 adaptive_best = min(adaptive_best, monitored)
-                if adaptive_bad >= adaptive_patience:
+                if adaptive_bad >= opts.adaptive_patience:
                     lr_now /= 5.0
                     adaptive_bad = 0
 
             stop = False
-            if early_stopping:
-                if history.val_loss[-1] < best_loss - min_delta:
+            if opts.early_stopping:
+                if history.val_loss[-1] < best_loss - opts.min_delta:
                     best_loss, best_theta, bad_epochs = history.val_loss[-1], net._theta.copy(), 0
                     history.best_epoch = e
                 else:
                     bad_epochs += 1
-                    stop = bad_epochs >= patience
-            if callback is not None and callback(net, e, history):
+                    stop = bad_epochs >= opts.patience
+            if opts.callback is not None and opts.callback(net, e, history):
                 stop = True
             if stop:
                 history.stopped_early = True
@@ -354,6 +273,21 @@ def fit(net, X, Y, epochs=1, lr=0.1, batch_size=1, l2=0.0, shuffle=True, seed=No
         history.interrupted = True
         exc.history = history
         raise
-    if early_stopping and best_theta is not None:
+    if opts.early_stopping and best_theta is not None:
         net._theta[:] = best_theta
     return history
+
+
+def hogwild(net, X, Y, order, lr, l2, n_threads):
+    """One Hogwild epoch of ``net`` over ``order`` with ``n_threads`` threads; returns the
+    summed cost (validated inputs, as ``train`` passes them)."""
+    n_threads = threads.set_threads(n_threads)
+    units, grads = net.__dict__.get("_hogwild_ws", (None, None))
+    if units is None or units.shape[0] != n_threads:
+        units, grads = threads.workspaces(net.layout, n_threads, net.dtype)
+        net._hogwild_ws = (units, grads)
+    totals = np.zeros(n_threads)
+    dt = net.dtype.type
+    threads.hogwild_epoch(net._theta, net.spec, units, grads, X, Y, order, dt(lr), dt(l2),
+                          totals)
+    return float(totals.sum())

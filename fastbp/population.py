@@ -1,0 +1,103 @@
+"""``Population``: n independent networks of one architecture trained on every core.
+
+An ensemble, a sweep over seeds or learning rates, one brain per agent: the members'
+parameter vectors are the rows of one 2-D array, and ``fit`` trains all rows in parallel
+with ``fastbp.threads.population_epoch``. Every member runs exactly the computation that
+``Network.fit`` would run for it alone (same kernel, same initial theta, same shuffles), so
+each row is bit-identical to training that network by itself.
+"""
+import numpy as np
+
+from . import _validation as v
+from . import kernels, options, threads
+from .network import Network
+from .training import DivergenceError
+
+
+class Population:
+    """``n_members`` networks of one architecture, their thetas the rows of ``thetas``.
+
+    Member r is ``Network(sizes, ..., seed=seeds[r])``; ``members[r]`` is that Network, its
+    theta a view of row r (so ``members[r].predict`` etc. work and see training).
+    """
+
+    def __init__(self, sizes, n_members, hidden="sigmoid", output="sigmoid", loss=None,
+                 init="glorot_uniform", dtype="float64", seeds=None):
+        n_members = v.check_int("n_members", n_members)
+        if seeds is None:
+            seeds = list(range(n_members))
+        seeds = list(seeds)
+        if len(seeds) != n_members:
+            raise ValueError(f"seeds lists {len(seeds)} seeds for {n_members} members")
+        self.members = [Network(sizes, hidden=hidden, output=output, loss=loss, init=init,
+                                dtype=dtype, seed=v.check_seed(f"seeds[{i}]", s))
+                        for i, s in enumerate(seeds)]
+        first = self.members[0]
+        self.layout, self.spec, self.dtype = first.layout, first.spec, first.dtype
+        self.thetas = np.stack([m.theta for m in self.members])
+        for r, m in enumerate(self.members):
+            m._theta = self.thetas[r]
+            m.weights = m.layout.weights(m._theta)
+            m.biases = m.layout.biases(m._theta)
+        self._units, self._grads = threads.workspaces(self.layout, n_members, self.dtype)
+
+    def __len__(self):
+        return len(self.members)
+
+    def __repr__(self):
+        return f"Population({len(self)} x {self.members[0]!r})"
+
+    def predict(self, X):
+        """(n_members, n_rows, n_outputs): every member's outputs."""
+        return np.stack([m.predict(X) for m in self.members])
+
+    @options.takes(("epochs", "lr", "batch_size", "l2", "shuffle", "n_threads"), docs={
+        "lr": "one learning rate for every member or one per member",
+        "n_threads": "threads of numba's pool that share the members (None: as it is)"})
+    def fit(self, X, Y, **given):
+        """Train every member for ``epochs`` of SGD, members in parallel.
+
+        Each member shuffles with its own generator, exactly as its ``Network.fit`` would.
+        Returns the (epochs, n_members) array of mean training losses. A member whose loss
+        or parameters become non-finite is restored to its state before that epoch and
+        reported by ``DivergenceError``.
+        """
+        lr = given.pop("lr")
+        opts = options.validate(len(self.layout.sizes) - 2, **given)
+        k = len(self)
+        lrs = np.broadcast_to(np.asarray(lr, dtype=np.float64), (k,)) if np.ndim(lr) == 0 \
+            else np.asarray(lr, dtype=np.float64)
+        if lrs.shape != (k,):
+            raise ValueError(f"lr must be one number or {k} (one per member), got shape "
+                             f"{np.shape(lr)}")
+        for i, r in enumerate(lrs):
+            options.check("lr", float(r), label=f"lr[{i}]")
+        lrs = lrs.astype(self.dtype)
+        X, Y = self.members[0]._xy(X, Y)
+        n = X.shape[0]
+        epochs, batch_size, l2 = opts.epochs, opts.batch_size, opts.l2
+        threads.set_threads(opts.n_threads)
+        totals = np.zeros(k)
+        losses = np.zeros((epochs, k))
+        b = min(batch_size, n) if batch_size > 1 else 1
+        batch_units = np.zeros((k, 3, b, self.layout.n_units), dtype=self.dtype)
+        dt = self.dtype.type
+        for e in range(epochs):
+            orders = np.stack([m._rng.permutation(n) if opts.shuffle else np.arange(n)
+                               for m in self.members])
+            backup = self.thetas.copy()
+            threads.population_epoch(self.thetas, self.spec, self._units, self._grads,
+                                     batch_units, X, Y, orders, lrs, dt(l2), batch_size, totals)
+            mean = totals / n
+            if l2:
+                mean += np.array([0.5 * l2 * float(kernels._l2_term(t, self.spec))
+                                  for t in self.thetas])
+            bad = ~(np.isfinite(mean) & np.isfinite(self.thetas).all(axis=1))
+            if bad.any():
+                self.thetas[bad] = backup[bad]
+                raise DivergenceError(
+                    f"members {np.flatnonzero(bad).tolist()} diverged at epoch {e + 1} of "
+                    f"{epochs}; their parameters were restored to their state before that "
+                    f"epoch. Try a smaller lr for them or scale the inputs.", e + 1, losses[:e])
+            losses[e] = mean
+        return losses
