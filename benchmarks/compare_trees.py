@@ -102,7 +102,7 @@ else:
 
 def run_child(path, mode, rounds):
     env = dict(os.environ, PYTHONPATH=path)
-    proc = subprocess.run([sys.executable, "-c", CHILD, mode, str(rounds)], env=env,
+    proc = subprocess.run([sys.executable, "-c", CHILD, mode, str(rounds)], env=env, cwd="/",
                           capture_output=True, text=True, check=False)
     if proc.returncode:
         raise SystemExit(f"child for {path} failed:\n{proc.stderr}")

@@ -4,11 +4,16 @@ fastmath allows reassociation (so reductions such as dot products can be vectori
 and contraction (fused multiply-add). It never sets ``nnan``/``ninf``: the NaN and Inf
 checks that detect a diverging run must keep working. Division follows IEEE semantics.
 """
+import numpy as np
 from numba import config, njit, types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 FASTMATH = frozenset({"reassoc", "contract"})
+
+#: index type of the hot loops: unsigned, because numba must guard every signed index
+#: against negative wrap-around, and that guard stops LLVM from vectorising the loop
+U = np.uint64
 
 #: True when numba runs everything as plain Python (``NUMBA_DISABLE_JIT=1``)
 JIT_DISABLED = bool(config.DISABLE_JIT)
@@ -77,3 +82,19 @@ def _borrow_python(arr):
 
 #: ``borrow`` inside compiled code; the identity when the JIT is switched off
 borrow = _borrow_python if JIT_DISABLED else _borrow
+
+
+def cast_like(arr, value):
+    """``value`` converted to ``arr``'s dtype: accumulators and constants of a float32
+    kernel stay float32 (mixed float32/float64 arithmetic would convert every element)."""
+    return arr.dtype.type(value)
+
+
+@overload(cast_like, inline="always")
+def _cast_like_impl(arr, value):
+    dtype = arr.dtype
+
+    def impl(arr, value):
+        return dtype(value)
+
+    return impl

@@ -79,18 +79,16 @@ class Population:
         threads.set_threads(opts.n_threads)
         totals = np.zeros(k)
         losses = np.zeros((epochs, k))
-        b = min(batch_size, n) if batch_size > 1 else 1
-        batch_units = np.zeros((k, 3, b, self.layout.n_units), dtype=self.dtype)
         dt = self.dtype.type
         for e in range(epochs):
             orders = np.stack([m._rng.permutation(n) if opts.shuffle else np.arange(n)
                                for m in self.members])
             backup = self.thetas.copy()
-            threads.population_epoch(self.thetas, self.spec, self._units, self._grads,
-                                     batch_units, X, Y, orders, lrs, dt(l2), batch_size, totals)
+            threads.population_epoch(self.thetas, self.spec, self._units, self._grads, X, Y,
+                                     orders, lrs, dt(l2), batch_size, totals)
             mean = totals / n
             if l2:
-                mean += np.array([0.5 * l2 * float(kernels._l2_term(t, self.spec))
+                mean += np.array([0.5 * l2 * float(kernels.l2_term(t, self.spec))
                                   for t in self.thetas])
             bad = ~(np.isfinite(mean) & np.isfinite(self.thetas).all(axis=1))
             if bad.any():

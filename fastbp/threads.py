@@ -22,21 +22,15 @@ from .layout import Workspace
 
 
 @pjit
-def population_epoch(thetas, spec, units, grads, batch_units, X, Y, orders, lrs, l2,
-                     batch_size, totals):
+def population_epoch(thetas, spec, units, grads, X, Y, orders, lrs, l2, batch_size, totals):
     """One epoch for every row of ``thetas`` (k, P) in parallel; row r visits ``orders[r]``
     with learning rate ``lrs[r]``. ``units`` (k, 4, n_units) and ``grads`` (k, P) are one
-    workspace per row, ``batch_units`` (k, 3, batch_size, n_units) one mini-batch scratch
-    per row (the same kernels as ``Network.fit``). Writes each row's summed cost into
+    workspace per row (the same kernel as ``Network.fit``). Writes each row's summed cost into
     ``totals[r]``."""
     for r in prange(thetas.shape[0]):
         u = units[r]
         ws = Workspace(u[0], u[1], u[2], grads[r], u, u[3])
-        if batch_size > 1:
-            totals[r] = kernels.epoch_batched(thetas[r], spec, ws, batch_units[r], X, Y,
-                                              orders[r], lrs[r], l2, batch_size)
-        else:
-            totals[r] = kernels.epoch(thetas[r], spec, ws, X, Y, orders[r], lrs[r], l2, 1)
+        totals[r] = kernels.epoch(thetas[r], spec, ws, X, Y, orders[r], lrs[r], l2, batch_size)
 
 
 @pjit

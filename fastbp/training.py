@@ -178,17 +178,12 @@ def train(net, X, Y, opts):
     epochs, lr, l2, batch_size = opts.epochs, opts.lr, opts.l2, opts.batch_size
     hogwild_threads = opts.n_threads if opts.n_threads is not None and opts.n_threads > 1 \
         else None
-    state = drop = None
-    if any(r > 0 for r in opts.dropout):
-        drop = optim.make_dropout(opts.dropout, len(net.sizes), net.dtype, rng.integers(2**63))
-    if opts.optimizer != "sgd" or drop is not None:
-        state = optim.make_state(opts.optimizer, net.n_params, net.dtype, lr, l2, opts.momentum,
-                                 opts.beta1, opts.beta2, opts.epsilon)
-        if drop is None:
-            drop = optim.make_dropout(opts.dropout, len(net.sizes), net.dtype, 0)
+    # one optimiser state and one dropout (which may drop nothing) for every fit: one kernel
+    seed = rng.integers(2**63) if any(r > 0 for r in opts.dropout) else 0
+    drop = optim.make_dropout(opts.dropout, len(net.sizes), net.dtype, seed)
+    state = optim.make_state(opts.optimizer, net.n_params, net.dtype, lr, l2, opts.momentum,
+                             opts.beta1, opts.beta2, opts.epsilon)
     chunk = max(batch_size, opts.chunk_size // batch_size * batch_size)
-    batch_units = net.layout.batch_units(min(batch_size, n), net.dtype) if batch_size > 1 \
-        else None
     classifier = net.output in ("softmax", "sigmoid")
     history = History()
     show = _Progress(opts.progress, epochs)
@@ -202,20 +197,13 @@ def train(net, X, Y, opts):
                 lr_now = options.schedule_lr(opts, e)
             order = rng.permutation(n) if opts.shuffle else np.arange(n)
             backup = net._theta.copy()
-            state_backup = None if state is None else (state.m.copy(), state.v.copy(),
-                                                       state.t.copy())
+            state_backup = (state.m.copy(), state.v.copy(), state.t.copy())
             total, seconds = 0.0, 0.0
             for start in range(0, n, chunk):
                 part = order[start:start + chunk]
                 t0 = time.perf_counter()
                 if hogwild_threads is not None:
                     total += hogwild(net, X, Y, part, lr_now, l2, hogwild_threads)
-                elif state is None and batch_size > 1:
-                    total += kernels.epoch_batched(net._theta, net.spec, net._ws, batch_units, X,
-                                                   Y, part, dt(lr_now), dt(l2), batch_size)
-                elif state is None:
-                    total += kernels.epoch(net._theta, net.spec, net._ws, X, Y, part, dt(lr_now),
-                                           dt(l2), batch_size)
                 else:
                     state.hp[optim.LR] = lr_now
                     total += optim.epoch(net._theta, net.spec, net._ws, state, drop, X, Y,
@@ -223,11 +211,10 @@ def train(net, X, Y, opts):
                 seconds += time.perf_counter() - t0
             mean = total / n
             if l2:
-                mean += 0.5 * l2 * float(kernels._l2_term(net._theta, net.spec))
+                mean += 0.5 * l2 * float(kernels.l2_term(net._theta, net.spec))
             if not (np.isfinite(mean) and np.isfinite(net._theta).all()):
                 net._theta[:] = backup
-                if state is not None:
-                    state.m[:], state.v[:], state.t[:] = state_backup
+                state.m[:], state.v[:], state.t[:] = state_backup
                 raise diverged(e, epochs, mean, lr_now, history)
             history.loss.append(float(mean))
             history.lr.append(float(lr_now))

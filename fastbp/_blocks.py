@@ -1,0 +1,320 @@
+"""The per-layer building blocks every kernel is composed of (inlined into their callers).
+
+Each block works on the flat buffers directly: theta, the layout table ``tab``
+(``Spec.table``) and a workspace's z / a / delta / mask buffers (layer l's units at
+``tab[U_OFF, l]``), with unsigned indices (``fastbp._jit.U``). Blocks are compiled with
+``inline="always"``, so an epoch kernel reaches LLVM as one function: no call overhead on
+layers of a few units, and every literal argument (a loop mode, a zero l2, a unit divisor)
+is folded, leaving only the loop body that call site needs.
+
+Math (layers indexed from 0; the textbook numbers them from 1):
+    z^(l+1) = W^l a^l + b^l,  a^(l+1) = g(z^(l+1))
+    delta^l = (W^l)^T delta^(l+1) * g'(z^l)
+    dC/dW^l = delta^(l+1) (a^l)^T,  dC/db^l = delta^(l+1)
+"""
+from . import activations as act
+from . import losses
+from . import rules
+from ._jit import U, cast_like, inline, jit
+from .dropout import drop_units
+from .layout import ACT, B_OFF, SIZES, U_OFF, W_OFF
+
+# what an update does besides the update (always a literal at the call site)
+PLAIN = 0  # rows j of W with gradient delta_j * x + l2 * W[j]: the update only
+BACK = 1  # PLAIN, and first delta^l += delta_j * W[j] with the old weights
+FWD = 2  # PLAIN, then sum_i W[j, i] * d[d0 + i] with the new weights (the next forward)
+BIAS = 3  # one range with gradient x (a bias vector, gradient delta)
+MEAN = 4  # one range with gradient x / s + l2 * w (a summed mini-batch gradient); zeroes x
+
+
+@inline
+def zero(buf, o, n):
+    for k in range(n):
+        buf[o + k] = 0.0
+
+
+@inline
+def load_row(a, X, i, n0):
+    """a^0 = X[i] (the input layer's slot of an activation buffer)."""
+    for k in range(n0):
+        a[k] = X[i, k]
+
+
+@inline
+def sgd_row(mode, theta, p0, n, dj, x, x0, s, l2, lr, d, d0):
+    """Plain SGD on theta[p0 : p0+n] with gradient g_i = dj * x[x0+i] + l2 * theta[p0+i]
+    (MEAN: x[x0+i] / s + l2 * theta[p0+i]; BIAS: x[x0+i]), plus what ``mode`` adds
+    (BACK: into d[d0+i]; FWD: returns the sum with d[d0+i]). Returns 0 but for FWD."""
+    acc = cast_like(theta, 0.0)
+    if l2 == 0.0:
+        # its own body: (lr dj) x is one multiply per weight instead of two (with the l2
+        # body for both, 64-32-10 took 2.15 instead of 1.5 µs per example)
+        c = lr * dj
+        for i in range(n):
+            p = p0 + i
+            w = theta[p]
+            if mode == BACK:
+                d[d0 + i] += w * dj
+            w = rules.sgd(w, x[x0 + i] / s if mode == MEAN else x[x0 + i], c)
+            theta[p] = w
+            if mode == FWD:
+                acc += w * d[d0 + i]
+            if mode == MEAN:
+                x[x0 + i] = 0.0
+    else:
+        for i in range(n):
+            p = p0 + i
+            w = theta[p]
+            if mode == BACK:
+                d[d0 + i] += w * dj
+            g = dj * (x[x0 + i] / s if mode == MEAN else x[x0 + i])
+            w = rules.sgd(w, g + l2 * w, lr)
+            theta[p] = w
+            if mode == FWD:
+                acc += w * d[d0 + i]
+            if mode == MEAN:
+                x[x0 + i] = 0.0
+    return acc
+
+
+@inline
+def optimizer_rows(code, mode, theta, m, v, k, l2, p0, n_rows, n, delta, do, x, x0, s):
+    """The stateful optimisers' update of n_rows rows of n parameters from p0 (state m, v
+    at the same positions, ``k`` their ``rules.Consts``): row j's gradient is
+    delta[do+j] * x[x0+i] + l2 * w (PLAIN, BACK; BACK also adds into delta[x0+i]), or for
+    one range x[x0+i] (BIAS) or x[x0+i] / s + l2 * w (MEAN, zeroing x).
+
+    One branch per optimiser, outside the loops; each loop body calls its rule. Compiled
+    once per mode (the four functions below) and shared by every kernel: inlining these
+    loops into each kernel took the cold compile of one epoch kernel from 5 to 40 s.
+    The momentum and Nesterov loops differ only in their rule and stay apart on purpose: a
+    branch on the code inside the loop would keep it from being vectorised.
+    """
+    one = cast_like(theta, 1.0)
+    for j in range(n_rows):
+        dj = delta[do + j] if mode == PLAIN or mode == BACK else one
+        row = p0 + j * n
+        if code == rules.MOMENTUM:
+            for i in range(n):
+                p = row + i
+                w = theta[p]
+                if mode == BACK:
+                    delta[x0 + i] += w * dj
+                g = x[x0 + i] / s if mode == MEAN else x[x0 + i]
+                theta[p], m[p] = rules.momentum(w, dj * g + l2 * w, m[p], k)
+                if mode == MEAN:
+                    x[x0 + i] = 0.0
+        elif code == rules.NESTEROV:
+            for i in range(n):
+                p = row + i
+                w = theta[p]
+                if mode == BACK:
+                    delta[x0 + i] += w * dj
+                g = x[x0 + i] / s if mode == MEAN else x[x0 + i]
+                theta[p], m[p] = rules.nesterov(w, dj * g + l2 * w, m[p], k)
+                if mode == MEAN:
+                    x[x0 + i] = 0.0
+        else:  # ADAM
+            # the delta gets a loop of its own: with it in the update loop there are too
+            # many arrays for LLVM's run-time alias checks and the update stays scalar
+            # (measured 10x slower)
+            if mode == BACK:
+                for i in range(n):
+                    delta[x0 + i] += theta[row + i] * dj
+            for i in range(n):
+                p = row + i
+                g = x[x0 + i] / s if mode == MEAN else x[x0 + i]
+                theta[p], m[p], v[p] = rules.adam(theta[p], dj * g + l2 * theta[p], m[p], v[p],
+                                                  k)
+                if mode == MEAN:
+                    x[x0 + i] = 0.0
+
+
+def _rows_for(mode):
+    """``optimizer_rows`` with ``mode`` fixed, compiled once and shared by every kernel."""
+
+    def rows(code, theta, m, v, k, l2, p0, n_rows, n, delta, do, x, x0, s):
+        optimizer_rows(code, mode, theta, m, v, k, l2, p0, n_rows, n, delta, do, x, x0, s)
+
+    return jit(rows)
+
+
+optimizer_plain, optimizer_back, optimizer_bias, optimizer_mean = (
+    _rows_for(PLAIN), _rows_for(BACK), _rows_for(BIAS), _rows_for(MEAN))
+
+
+@inline
+def offsets(tab, l):
+    """(n_in, n_out, W^l, b^l, a^l, a^(l+1)): layer l's sizes and where its weights, biases
+    and the units it reads and writes start."""
+    return (U(tab[SIZES, l]), U(tab[SIZES, l + 1]), U(tab[W_OFF, l]), U(tab[B_OFF, l]),
+            U(tab[U_OFF, l]), U(tab[U_OFF, l + 1]))
+
+
+@inline
+def layer_forward(theta, tab, z, a, l):
+    """z^(l+1) = W^l a^l + b^l and a^(l+1) = g(z^(l+1))."""
+    n_in, n_out, wo, bo, ai, zo = offsets(tab, l)
+    for j in range(n_out):
+        row = wo + j * n_in  # W^l[j, 0]
+        s = cast_like(theta, 0.0)  # accumulate in theta's dtype
+        for k in range(n_in):
+            s += theta[row + k] * a[ai + k]
+        z[zo + j] = s + theta[bo + j]
+    act.activate(tab[ACT, l], z, a, zo, n_out)
+
+
+@inline
+def forward(theta, tab, z, a, first):
+    """Forward pass from layer ``first`` on (the example already in a^first)."""
+    for l in range(first, tab.shape[1] - 1):
+        layer_forward(theta, tab, z, a, l)
+
+
+@inline
+def drop_layer(tab, a, mask, h, drop, step):
+    """Dropout (a ``Dropout``) on layer h's activations for example number ``step`` if h
+    is hidden."""
+    if 0 < h < tab.shape[1] - 1:
+        drop_units(a, mask, U(tab[U_OFF, h]), U(tab[SIZES, h]), drop.keep[h], drop.scale[h],
+                   drop.seed, step)
+
+
+@inline
+def train_forward(theta, tab, z, a, mask, first, drop, step, dropout):
+    """``forward`` with dropout ``drop`` on the hidden layers when ``dropout``."""
+    for l in range(first, tab.shape[1] - 1):
+        layer_forward(theta, tab, z, a, l)
+        if dropout:
+            drop_layer(tab, a, mask, l + 1, drop, step)
+
+
+@inline
+def out_slot(tab):
+    """(offset, width, activation code) of the output layer."""
+    L = tab.shape[1]
+    return U(tab[U_OFF, L - 1]), U(tab[SIZES, L - 1]), tab[ACT, L - 2]
+
+
+@inline
+def output_delta(tab, loss, z, a, delta, Y, i):
+    """delta^(L-1) from row i of Y into delta; returns the example's cost."""
+    o, n, out = out_slot(tab)
+    return losses.output_delta(loss, out, z, a, delta, o, n, Y, i)
+
+
+@inline
+def cost(tab, loss, z, a, Y, i):
+    o, n, out = out_slot(tab)
+    return losses.cost(loss, out, z, a, o, n, Y, i)
+
+
+@inline
+def hidden_derivative(tab, z, a, delta, mask, l, dropout):
+    """delta^l *= g'(z^l) (times the dropout mask under dropout)."""
+    ai = U(tab[U_OFF, l])
+    n = U(tab[SIZES, l])
+    if dropout:
+        for k in range(n):
+            delta[ai + k] *= mask[ai + k]
+        act.mul_derivative_z(tab[ACT, l - 1], z, delta, ai, n)
+    else:
+        act.mul_derivative(tab[ACT, l - 1], z, a, delta, ai, n)
+
+
+@inline
+def backward_update(code, theta, m, v, k, l2, tab, z, a, delta, mask, dropout, lowest):
+    """Recursive deltas fused with the optimiser's update, layers L-2 .. ``lowest``: each
+    row of W^l is read once, its old values feeding delta^l before they are replaced."""
+    one = cast_like(theta, 1.0)
+    zero_l2 = cast_like(theta, 0.0)
+    for l in range(tab.shape[1] - 2, lowest - 1, -1):
+        n_in, n_out, wo, bo, ai, do = offsets(tab, l)
+        if l > 0:
+            zero(delta, ai, n_in)
+        if code != rules.SGD:
+            if l > 0:
+                optimizer_back(code, theta, m, v, k, l2, wo, n_out, n_in, delta, do, a, ai, one)
+            else:  # the input layer needs no delta
+                optimizer_plain(code, theta, m, v, k, l2, wo, n_out, n_in, delta, do, a, ai, one)
+            optimizer_bias(code, theta, m, v, k, zero_l2, bo, U(1), n_out, delta, do, delta, do,
+                           one)
+        elif l > 0:
+            for j in range(n_out):
+                sgd_row(BACK, theta, wo + j * n_in, n_in, delta[do + j], a, ai, one, l2, k.lr,
+                        delta, ai)
+            sgd_row(BIAS, theta, bo, n_out, one, delta, do, one, zero_l2, k.lr, delta, do)
+        else:
+            for j in range(n_out):
+                sgd_row(PLAIN, theta, wo + j * n_in, n_in, delta[do + j], a, ai, one, l2, k.lr,
+                        delta, ai)
+            sgd_row(BIAS, theta, bo, n_out, one, delta, do, one, zero_l2, k.lr, delta, do)
+        if l > 0:
+            hidden_derivative(tab, z, a, delta, mask, l, dropout)
+
+
+@inline
+def first_layer_update_forward(code, theta, m, v, k, l2, tab, z, a, delta, xn):
+    """Update W^0 and b^0 from delta^1 and a^0 = x_t, then the next example's
+    z^1 = W^0 x_(t+1) + b^0 and a^1, x_(t+1) being in delta[xn : xn + n_in] (the otherwise
+    unused delta^0 slot). Plain SGD does both in one sweep over W^0, the largest matrix of a
+    typical network, which is then streamed once instead of twice."""
+    one = cast_like(theta, 1.0)
+    n_in = U(tab[SIZES, 0])
+    n_out = U(tab[SIZES, 1])
+    wo = U(tab[W_OFF, 0])
+    bo = U(tab[B_OFF, 0])
+    do = U(tab[U_OFF, 1])  # delta^1, z^1, a^1
+    zero_l2 = cast_like(theta, 0.0)
+    if code == rules.SGD:
+        sgd_row(BIAS, theta, bo, n_out, one, delta, do, one, zero_l2, k.lr, delta, do)
+        for j in range(n_out):
+            s = sgd_row(FWD, theta, wo + j * n_in, n_in, delta[do + j], a, U(0), one, l2, k.lr,
+                        delta, xn)
+            z[do + j] = s + theta[bo + j]
+        act.activate(tab[ACT, 0], z, a, do, n_out)
+    else:
+        optimizer_bias(code, theta, m, v, k, zero_l2, bo, U(1), n_out, delta, do, delta, do, one)
+        optimizer_plain(code, theta, m, v, k, l2, wo, n_out, n_in, delta, do, a, U(0), one)
+        for c in range(n_in):
+            a[c] = delta[xn + c]
+        layer_forward(theta, tab, z, a, 0)
+
+
+@jit
+def backward_accumulate(theta, tab, z, a, delta, grad, mask, dropout):
+    """Recursive deltas of one example, adding its gradient to grad (theta unchanged)."""
+    for l in range(tab.shape[1] - 2, -1, -1):
+        n_in, n_out, wo, bo, ai, do = offsets(tab, l)
+        if l > 0:
+            zero(delta, ai, n_in)
+        for j in range(n_out):
+            dj = delta[do + j]
+            row = wo + j * n_in
+            if l > 0:
+                for k in range(n_in):
+                    delta[ai + k] += theta[row + k] * dj
+                    grad[row + k] += dj * a[ai + k]
+            else:
+                for k in range(n_in):
+                    grad[row + k] += dj * a[ai + k]
+            grad[bo + j] += dj
+        if l > 0:
+            hidden_derivative(tab, z, a, delta, mask, l, dropout)
+
+
+@jit
+def apply_gradient(code, theta, m, v, k, l2, tab, grad, mb):
+    """One optimiser step from the gradient of mb examples summed in grad (its mean, plus
+    l2 * W on the weights); zeroes grad."""
+    one = cast_like(theta, 1.0)
+    zero_l2 = cast_like(theta, 0.0)
+    mf = cast_like(theta, mb)
+    for l in range(tab.shape[1] - 1):
+        # weights, then biases: each one contiguous range of theta and grad
+        for p0, n, l2_ in ((U(tab[W_OFF, l]), U(tab[SIZES, l + 1] * tab[SIZES, l]), l2),
+                           (U(tab[B_OFF, l]), U(tab[SIZES, l + 1]), zero_l2)):
+            if code == rules.SGD:
+                sgd_row(MEAN, theta, p0, n, one, grad, p0, mf, l2_, k.lr, grad, p0)
+            else:
+                optimizer_mean(code, theta, m, v, k, l2_, p0, U(1), n, grad, p0, grad, p0, mf)
