@@ -11,13 +11,16 @@ four-example scratch once per call.
 """
 import numpy as np
 
+from . import dropout as dropout_
 from . import rules
 from ._block4 import backward_accumulate4, forward4
 from ._blocks import (apply_gradient, backward_accumulate, backward_update, drop_layer,
                       first_layer_update_forward, layer_forward, load_row, output_delta,
                       train_forward, zero)
-from ._jit import U, borrow, cast_like, jit
-from .layout import SIZES
+from ._jit import U, borrow, cast_like, inline, jit
+from .dropout import Dropout
+from .layout import SIZES, Workspace
+from .rules import OptState
 
 
 @jit
@@ -122,3 +125,47 @@ def train(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_size):
             return train_examples(theta, tab, loss, ws, opt, drop, X, Y, order)
         return train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, opt.code, dropout, l2)
     return train_batches(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_size)
+
+
+@inline
+def borrowed(theta, ws, opt, drop):
+    """theta, the workspace, the optimiser state and dropout with borrowed arrays."""
+    return (borrow(theta),
+            Workspace(borrow(ws.z), borrow(ws.a), borrow(ws.delta), borrow(ws.grad),
+                      borrow(ws.units), borrow(ws.mask)),
+            OptState(opt.code, borrow(opt.hp), borrow(opt.m), borrow(opt.v), borrow(opt.t)),
+            Dropout(borrow(drop.keep), borrow(drop.scale), drop.seed, borrow(drop.counter)))
+
+
+# One compiled entry per path, for ``run``: a fit compiles only the path it takes (the
+# public ``optim.epoch`` compiles them all at its first call).
+@jit
+def _plain_examples(theta, spec, ws, opt, drop, X, Y, order):
+    th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
+    return train_examples(th, borrow(spec.table), spec.loss, wsb, optb, dropb, borrow(X),
+                          borrow(Y), borrow(order))
+
+
+@jit
+def _examples(theta, spec, ws, opt, drop, X, Y, order):
+    th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
+    return train_examples(th, borrow(spec.table), spec.loss, wsb, optb, dropb, borrow(X),
+                          borrow(Y), borrow(order), optb.code, dropout_.active(dropb.keep),
+                          optb.hp[rules.L2])
+
+
+@jit
+def _batches(theta, spec, ws, opt, drop, X, Y, order, batch_size):
+    th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
+    return train_batches(th, borrow(spec.table), spec.loss, wsb, optb, dropb,
+                         dropout_.active(dropb.keep), borrow(X), borrow(Y), borrow(order),
+                         batch_size)
+
+
+def run(theta, spec, ws, opt, drop, X, Y, order, batch_size):
+    """``optim.epoch`` from Python (the training loop), compiling only the path taken."""
+    if batch_size > 1:
+        return _batches(theta, spec, ws, opt, drop, X, Y, order, batch_size)
+    if opt.code == rules.SGD and opt.hp[rules.L2] == 0.0 and drop.keep.min() >= 1.0:
+        return _plain_examples(theta, spec, ws, opt, drop, X, Y, order)
+    return _examples(theta, spec, ws, opt, drop, X, Y, order)

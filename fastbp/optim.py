@@ -10,26 +10,16 @@ version 1 put them.
 from . import dropout as _dropout
 from . import rules
 from ._blocks import backward_update, output_delta, train_forward
-from ._jit import U, borrow, inline, jit
+from ._jit import U, borrow, jit
 from .dropout import Dropout, make_dropout, uniform
-from .epochs import train
-from .layout import SIZES, Workspace
+from .epochs import borrowed, train
+from .layout import SIZES
 from .rules import (ADAM, BETA1, BETA2, CODES, EPS, L2, LR, MOMENTUM, MU, NESTEROV, SGD,
                     OptState, make_state)
 
 __all__ = ["epoch", "step", "OptState", "make_state", "Dropout", "make_dropout", "uniform",
            "CODES", "SGD", "MOMENTUM", "NESTEROV", "ADAM", "LR", "L2", "MU", "BETA1", "BETA2",
            "EPS"]
-
-
-@inline
-def _borrowed(theta, ws, opt, drop):
-    """theta, the workspace, the optimiser state and dropout with borrowed arrays."""
-    return (borrow(theta),
-            Workspace(borrow(ws.z), borrow(ws.a), borrow(ws.delta), borrow(ws.grad),
-                      borrow(ws.units), borrow(ws.mask)),
-            OptState(opt.code, borrow(opt.hp), borrow(opt.m), borrow(opt.v), borrow(opt.t)),
-            Dropout(borrow(drop.keep), borrow(drop.scale), drop.seed, borrow(drop.counter)))
 
 
 @jit
@@ -41,7 +31,7 @@ def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     counter (examples trained with dropout) in place and returns the summed cost of the
     examples, each measured before its own update (with dropout active).
     """
-    th, wsb, optb, dropb = _borrowed(theta, ws, opt, drop)
+    th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
     return train(th, borrow(spec.table), spec.loss, wsb, optb, dropb,
                  _dropout.active(dropb.keep), borrow(X), borrow(Y), borrow(order), batch_size)
 
@@ -50,7 +40,7 @@ def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
 def step(theta, spec, ws, opt, drop, x, y):
     """One per-example step on (x, y) with the optimiser ``opt`` and dropout ``drop`` (keep
     all ones for none), for user ``@njit`` code; returns the example's cost before the step."""
-    th, wsb, optb, dropb = _borrowed(theta, ws, opt, drop)
+    th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
     tab = borrow(spec.table)
     xb = borrow(x)
     a = wsb.a

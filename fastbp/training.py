@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _validation as v
 from . import kernels, optim, options, threads
+from .epochs import run as run_epoch
 
 
 class History:
@@ -206,8 +207,8 @@ def train(net, X, Y, opts):
                     total += hogwild(net, X, Y, part, lr_now, l2, hogwild_threads)
                 else:
                     state.hp[optim.LR] = lr_now
-                    total += optim.epoch(net._theta, net.spec, net._ws, state, drop, X, Y,
-                                         part, batch_size)
+                    total += run_epoch(net._theta, net.spec, net._ws, state, drop, X, Y,
+                                       part, batch_size)
                 seconds += time.perf_counter() - t0
             mean = total / n
             if l2:
