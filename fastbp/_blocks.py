@@ -243,12 +243,12 @@ def backward_update(code, theta, m, v, k, l2, tab, z, a, delta, mask, dropout, l
             for j in range(n_out):
                 sgd_row(BACK, theta, wo + j * n_in, n_in, delta[do + j], a, ai, one, l2, k.lr,
                         delta, ai)
-                theta[bo + j] = rules.sgd(theta[bo + j], delta[do + j], k.lr)
+            sgd_row(BIAS, theta, bo, n_out, one, delta, do, one, zero_l2, k.lr, delta, do)
         else:
             for j in range(n_out):
                 sgd_row(PLAIN, theta, wo + j * n_in, n_in, delta[do + j], a, ai, one, l2, k.lr,
                         delta, ai)
-                theta[bo + j] = rules.sgd(theta[bo + j], delta[do + j], k.lr)
+            sgd_row(BIAS, theta, bo, n_out, one, delta, do, one, zero_l2, k.lr, delta, do)
         if l > 0:
             hidden_derivative(tab, z, a, delta, mask, l, dropout)
 
@@ -267,12 +267,11 @@ def first_layer_update_forward(code, theta, m, v, k, l2, tab, z, a, delta, xn):
     do = U(tab[U_OFF, 1])  # delta^1, z^1, a^1
     zero_l2 = cast_like(theta, 0.0)
     if code == rules.SGD:
+        sgd_row(BIAS, theta, bo, n_out, one, delta, do, one, zero_l2, k.lr, delta, do)
         for j in range(n_out):
             s = sgd_row(FWD, theta, wo + j * n_in, n_in, delta[do + j], a, U(0), one, l2, k.lr,
                         delta, xn)
-            b = rules.sgd(theta[bo + j], delta[do + j], k.lr)
-            theta[bo + j] = b
-            z[do + j] = s + b
+            z[do + j] = s + theta[bo + j]
         act.activate(tab[ACT, 0], z, a, do, n_out)
     else:
         optimizer_bias(code, theta, m, v, k, zero_l2, bo, U(1), n_out, delta, do, delta, do, one)
