@@ -6,6 +6,8 @@ RESULTS = collections.OrderedDict()
 
 def record(benchmark, group, impl, n_examples):
     """Attach per-example figures to a finished pytest-benchmark run and remember them."""
+    if benchmark.stats is None:  # --benchmark-disable: the code ran once, nothing was timed
+        return
     best = benchmark.stats.stats.min
     benchmark.extra_info.update(n_examples=n_examples, us_per_example=best / n_examples * 1e6,
                                 samples_per_second=n_examples / best)

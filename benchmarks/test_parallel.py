@@ -47,7 +47,8 @@ def test_k_networks(benchmark, data, mode):
                 t.join()
 
     benchmark.pedantic(run, rounds=5, warmup_rounds=1)
-    benchmark.extra_info["examples_per_second"] = K * N / benchmark.stats.stats.min
+    if benchmark.stats is not None:  # None under --benchmark-disable
+        benchmark.extra_info["examples_per_second"] = K * N / benchmark.stats.stats.min
 
 
 @pytest.mark.parametrize("n_threads", [1, K])
