@@ -20,22 +20,26 @@ from ._blocks import (apply_gradient, backward_accumulate, backward_update, drop
 from ._jit import U, borrow, cast_like, inline, jit
 from .dropout import Dropout
 from .layout import SIZES, Workspace
-from .rules import OptState
+from .rules import SGD, OptState
+
+# ``SGD`` is imported as a global on purpose: passed to a compiled function, a global is a
+# compile-time constant (a literal type) and ``rules.SGD`` would be a run-time int64.
 
 
 @jit
 def train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, code=rules.SGD, dropout=False,
-                   l2=0.0):
+                   decay=False):
     """Per-example steps. The first layer's update of example t shares its sweep over
     W^0 with example t+1's first-layer forward pass (``first_layer_update_forward``).
 
-    ``code``, ``dropout`` and ``l2`` are the optimiser's code, whether ``drop`` drops
-    anything and the weight decay. Left out, they are plain SGD without dropout or weight
-    decay as compile-time constants: numba compiles that commonest case on its own, every
-    branch on them folded away (64-32-10: 0.81 µs per example against 1.22 with the same
-    values passed at run time; 2-4-1: 0.16 against 0.29).
+    ``code``, ``dropout`` and ``decay`` are the optimiser's code, whether ``drop`` drops
+    anything and whether plain SGD has a weight decay (l2 != 0; the optimisers read l2 in
+    any case). Left out, they are plain SGD without dropout or weight decay. Passed as
+    constants (``run`` and ``train`` do), each combination is compiled on its own with
+    every branch on them folded away: 64-32-10 took 0.81 µs per example against 1.22 with
+    the same values passed at run time, 2-4-1 0.16 against 0.29.
     """
-    l2 = cast_like(theta, l2)
+    l2 = cast_like(theta, opt.hp[rules.L2] if decay or code != rules.SGD else 0.0)
     z, a, delta, mask = ws.z, ws.a, ws.delta, ws.mask
     m, v = opt.m, opt.v
     counter = drop.counter
@@ -58,15 +62,12 @@ def train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, code=rules.SGD,
             counter[0] += 1
         if code == rules.ADAM:
             k = rules.next_consts(opt)
-        backward_update(code, theta, m, v, k, l2, tab, z, a, delta, mask, dropout, 1)
+        backward_update(code, decay, theta, m, v, k, l2, tab, z, a, delta, mask, dropout, 1)
         # after the last example: a harmless forward pass of the same row
         nxt = U(order[t + 1]) if t + 1 < n else i
-        load_row(delta, X, nxt, n0)  # into the otherwise unused delta^0 slot
-        first_layer_update_forward(code, theta, m, v, k, l2, tab, z, a, delta, U(0))
+        first_layer_update_forward(code, decay, theta, m, v, k, l2, tab, z, a, delta, X[nxt])
         if dropout:
             drop_layer(tab, a, mask, 1, drop, counter[0])
-        for c in range(n0):
-            a[c] = delta[c]
     return total
 
 
@@ -119,12 +120,22 @@ def train_batches(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_s
 @jit
 def train(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_size):
     """One pass: ``train_examples`` for batch_size 1, else ``train_batches``."""
-    if batch_size == 1:
-        l2 = opt.hp[rules.L2]
-        if opt.code == rules.SGD and not dropout and l2 == 0.0:
-            return train_examples(theta, tab, loss, ws, opt, drop, X, Y, order)
-        return train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, opt.code, dropout, l2)
-    return train_batches(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_size)
+    if batch_size > 1:
+        return train_batches(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_size)
+    if opt.code != rules.SGD:
+        return train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, opt.code, dropout)
+    # plain SGD: one compiled specialisation per (dropout, decay), see ``train_examples``
+    decay = opt.hp[rules.L2] != 0.0
+    if dropout:
+        if decay:
+            return train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, SGD, True,
+                                  True)
+        return train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, SGD, True,
+                              False)
+    if decay:
+        return train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, SGD, False,
+                              True)
+    return train_examples(theta, tab, loss, ws, opt, drop, X, Y, order)
 
 
 @inline
@@ -139,19 +150,26 @@ def borrowed(theta, ws, opt, drop):
 
 # One compiled entry per path, for ``run``: a fit compiles only the path it takes (the
 # public ``optim.epoch`` compiles them all at its first call).
-@jit
-def _plain_examples(theta, spec, ws, opt, drop, X, Y, order):
-    th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
-    return train_examples(th, borrow(spec.table), spec.loss, wsb, optb, dropb, borrow(X),
-                          borrow(Y), borrow(order))
+def _sgd_entry(dropout, decay):
+    """The entry for plain SGD with ``dropout`` and ``decay`` as compile-time constants."""
+
+    def sgd_examples(theta, spec, ws, opt, drop, X, Y, order):
+        th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
+        return train_examples(th, borrow(spec.table), spec.loss, wsb, optb, dropb, borrow(X),
+                              borrow(Y), borrow(order), SGD, dropout, decay)
+
+    return jit(sgd_examples)
+
+
+_SGD_EXAMPLES = {(dropout, decay): _sgd_entry(dropout, decay)
+                 for dropout in (False, True) for decay in (False, True)}
 
 
 @jit
-def _examples(theta, spec, ws, opt, drop, X, Y, order):
+def _optimizer_examples(theta, spec, ws, opt, drop, X, Y, order):
     th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
     return train_examples(th, borrow(spec.table), spec.loss, wsb, optb, dropb, borrow(X),
-                          borrow(Y), borrow(order), optb.code, dropout_.active(dropb.keep),
-                          optb.hp[rules.L2])
+                          borrow(Y), borrow(order), optb.code, dropout_.active(dropb.keep))
 
 
 @jit
@@ -166,6 +184,7 @@ def run(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     """``optim.epoch`` from Python (the training loop), compiling only the path taken."""
     if batch_size > 1:
         return _batches(theta, spec, ws, opt, drop, X, Y, order, batch_size)
-    if opt.code == rules.SGD and opt.hp[rules.L2] == 0.0 and drop.keep.min() >= 1.0:
-        return _plain_examples(theta, spec, ws, opt, drop, X, Y, order)
-    return _examples(theta, spec, ws, opt, drop, X, Y, order)
+    if opt.code != rules.SGD:
+        return _optimizer_examples(theta, spec, ws, opt, drop, X, Y, order)
+    entry = _SGD_EXAMPLES[bool(dropout_.active(drop.keep)), bool(opt.hp[rules.L2] != 0.0)]
+    return entry(theta, spec, ws, opt, drop, X, Y, order)

@@ -107,7 +107,7 @@ def backward_update(theta, spec, ws, lr, l2=0.0):
     """
     th = borrow(theta)
     none = th[:0]  # plain SGD keeps no state
-    backward_update_block(rules.SGD, th, none, none, _sgd_consts(th, lr), l2,
+    backward_update_block(rules.SGD, l2 != 0.0, th, none, none, _sgd_consts(th, lr), l2,
                           borrow(spec.table), borrow(ws.z), borrow(ws.a), borrow(ws.delta),
                           borrow(ws.mask), False, 0)
 
@@ -148,8 +148,8 @@ def sgd_step(theta, spec, ws, x, y, lr, l2=0.0):
     cost = output_delta_block(tab, spec.loss, z, a, delta, borrow(y).reshape((1, y.shape[0])),
                               U(0))
     none = th[:0]
-    backward_update_block(rules.SGD, th, none, none, _sgd_consts(th, lr), l2, tab, z, a,
-                          delta, mask, False, 0)
+    backward_update_block(rules.SGD, l2 != 0.0, th, none, none, _sgd_consts(th, lr), l2, tab,
+                          z, a, delta, mask, False, 0)
     return cost
 
 
@@ -316,7 +316,7 @@ def checked_step(theta, table, loss_code, units, x, y, lr_buf, backup):
     finite = np.isfinite(cost)
     if finite:
         none = th[:0]
-        backward_update_block(rules.SGD, th, none, none, _sgd_consts(th, lr),
+        backward_update_block(rules.SGD, False, th, none, none, _sgd_consts(th, lr),
                               cast_like(th, 0.0), tab, zb, ab, db, mb, False, 0)
         for p in range(P):
             if not np.isfinite(th[p]):

@@ -52,6 +52,7 @@ def step(theta, spec, ws, opt, drop, x, y):
                         borrow(y).reshape((1, y.shape[0])), U(0))
     if dropout:
         dropb.counter[0] += 1
-    backward_update(optb.code, th, optb.m, optb.v, rules.next_consts(optb), optb.hp[rules.L2],
-                    tab, wsb.z, a, wsb.delta, wsb.mask, dropout, 0)
+    l2 = optb.hp[rules.L2]
+    backward_update(optb.code, l2 != 0.0, th, optb.m, optb.v, rules.next_consts(optb), l2, tab,
+                    wsb.z, a, wsb.delta, wsb.mask, dropout, 0)
     return cost
