@@ -1,11 +1,28 @@
 """``Network``: the Python face of the engine.
 
 It validates and converts every input, owns theta (one flat array; ``weights`` and
-``biases`` are views into it) and one workspace. ``fit`` is ``fastbp.training.fit`` (the
+``biases`` are views into it) and its scratch. ``fit`` runs ``fastbp.training.fit`` (the
 outer loop; its options are declared in ``fastbp.options``); the per-example work happens
 in ``fastbp.kernels``, one kernel call per epoch or chunk.
+
+Threads. Evaluation (``predict``, ``loss``, ``gradient``, ``cost_and_grad``) takes a
+workspace of its own for each call (from a small pool, so no call allocates once the
+pool holds one per concurrent caller), so any number of threads may evaluate one network at
+once and get exactly the single-threaded results. Training (``fit``, ``partial_fit``)
+updates theta in place with the network's training scratch, so one network trains in one
+thread at a time: a second training started while one runs raises ``RuntimeError`` (the
+same thread may re-enter, e.g. from a ``fit`` callback). Evaluation during a training in
+another thread is safe but sees theta mid-update (some examples' steps applied, some not).
+
+Copies. pickle, ``copy.copy``, ``copy.deepcopy`` and ``Network.copy`` all rebuild the
+copy's ``weights``/``biases`` as views of its own theta and give it fresh scratch and a
+fresh training lock: nothing is shared with the original. ``copy.copy`` is ``copy()``
+(an independent network: a shallow copy sharing theta would be two networks training one
+array).
 """
+import functools
 import math
+import threading
 
 import numpy as np
 
@@ -49,15 +66,40 @@ class Network:
         self.dtype = dtype
         self.layout = Layout(sizes, self.hidden + (output,), loss)
         self._theta = np.zeros(self.layout.n_params, dtype=dtype)
+        self._rng = np.random.default_rng(seed)
+        self.history_ = None
+        self._attach()
+        _init.initialize(self._theta, self.layout, init, self._rng)
+
+    # Everything derived from theta and the layout, or private to one object: rebuilt by
+    # every constructor and copy path, never pickled or shared.
+    _DERIVED = ("weights", "biases", "spec", "_ws", "_backup", "_lr_buf", "_hogwild_ws",
+                "_eval_ws", "_train_lock")
+
+    def _attach(self):
+        """Build the views of theta, the spec, the scratch and the training lock."""
         self.weights = self.layout.weights(self._theta)
         self.biases = self.layout.biases(self._theta)
         self.spec = self.layout.spec()
-        self._ws = self.layout.workspace(dtype)
-        self._backup = np.empty_like(self._theta)  # scratch for partial_fit's fast path
-        self._lr_buf = np.empty(1, dtype=dtype)
-        self._rng = np.random.default_rng(seed)
-        _init.initialize(self._theta, self.layout, init, self._rng)
-        self.history_ = None
+        # training scratch (fit, partial_fit; guarded by _train_lock)
+        self._ws = self.layout.workspace(self.dtype)
+        self._backup = np.empty_like(self._theta)  # partial_fit's fast path
+        self._lr_buf = np.empty(1, dtype=self.dtype)
+        # evaluation workspaces: a call pops one (or makes one) and pushes it back; list
+        # pop/append are atomic, so no two calls ever hold the same workspace
+        self._eval_ws = []
+        # RLock: a fit callback may train the same network from the same thread
+        self._train_lock = threading.RLock()
+
+    def __getstate__(self):
+        return {k: val for k, val in self.__dict__.items() if k not in self._DERIVED}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._attach()
+
+    def __copy__(self):
+        return self.copy()
 
     # ------------------------------------------------------------------ structure
     @property
@@ -91,16 +133,36 @@ class Network:
 
     def copy(self):
         """An independent network with the same architecture and a copy of theta."""
-        new = Network.__new__(Network)
-        new.__dict__.update(self.__dict__)
-        new._theta = self._theta.copy()
-        new.weights = new.layout.weights(new._theta)
-        new.biases = new.layout.biases(new._theta)
-        new._ws = new.layout.workspace(self.dtype)
-        new._backup = np.empty_like(new._theta)
-        new._lr_buf = np.empty(1, dtype=self.dtype)
-        new._rng = np.random.default_rng(self._rng.integers(2**63))
+        state = self.__getstate__()
+        state["_theta"] = self._theta.copy()
+        state["_rng"] = np.random.default_rng(self._rng.integers(2**63))
+        new = type(self).__new__(type(self))
+        new.__setstate__(state)
         return new
+
+    def _training(self):
+        """The training lock, taken without waiting; RuntimeError if another thread holds it.
+
+        Two trainings of one network at once would interleave their in-place updates and
+        share one workspace, so the second is refused rather than queued behind the first
+        (a queued fit would silently train on the first one's result).
+        """
+        if not self._train_lock.acquire(False):
+            raise self._busy()
+        return self._train_lock
+
+    @staticmethod
+    def _busy():
+        return RuntimeError(
+            "this Network is being trained by another thread; one network trains in one "
+            "thread at a time. Wait for that fit/partial_fit to return, or train a copy "
+            "(net.copy()) and assign its theta afterwards.")
+
+    def _take_ws(self):
+        try:
+            return self._eval_ws.pop()
+        except IndexError:
+            return self.layout.workspace(self.dtype)
 
     def __repr__(self):
         hidden = self.hidden[0] if len(set(self.hidden)) == 1 else list(self.hidden)
@@ -121,21 +183,28 @@ class Network:
         """Output activations a^L for the rows of X (a 1-D x gives a 1-D output)."""
         X, was_1d = v.check_X(X, self.sizes[0], self.dtype, allow_1d=True)
         out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
-        kernels.predict(self._theta, self.spec, self._ws, X, out)
+        ws = self._take_ws()
+        kernels.predict(self._theta, self.spec, ws, X, out)
+        self._eval_ws.append(ws)
         return out[0] if was_1d else out
 
     def loss(self, X, Y, l2=0.0):
         """Mean cost over the rows of (X, Y) plus (l2/2) * sum(W^2) over weights (not biases)."""
         l2 = v.check_real("l2", l2, minimum=0.0)
         X, Y = self._xy(X, Y)
-        return float(kernels.loss(self._theta, self.spec, self._ws, X, Y, self._scalar(l2)))
+        ws = self._take_ws()
+        J = kernels.loss(self._theta, self.spec, ws, X, Y, self._scalar(l2))
+        self._eval_ws.append(ws)
+        return float(J)
 
     def gradient(self, X, Y, l2=0.0):
         """Gradient of ``loss(X, Y, l2)`` with respect to theta, a new array in theta's layout."""
         l2 = v.check_real("l2", l2, minimum=0.0)
         X, Y = self._xy(X, Y)
         grad = np.empty_like(self._theta)
-        kernels.loss_and_gradient(self._theta, self.spec, self._ws, X, Y, self._scalar(l2), grad)
+        ws = self._take_ws()
+        kernels.loss_and_gradient(self._theta, self.spec, ws, X, Y, self._scalar(l2), grad)
+        self._eval_ws.append(ws)
         return grad
 
     def cost_and_grad(self, theta, X, Y, l2=0.0):
@@ -148,34 +217,55 @@ class Network:
         l2 = v.check_real("l2", l2, minimum=0.0)
         X, Y = self._xy(X, Y)
         grad = np.empty_like(theta)
-        J = kernels.loss_and_gradient(theta, self.spec, self._ws, X, Y, self._scalar(l2), grad)
+        ws = self._take_ws()
+        J = kernels.loss_and_gradient(theta, self.spec, ws, X, Y, self._scalar(l2), grad)
+        self._eval_ws.append(ws)
         return float(J), grad.astype(np.float64)
 
     # ------------------------------------------------------------------ training
-    fit = training.fit  # fit(self, X, Y, <every option of fastbp.options>)
+    @functools.wraps(training.fit)  # fit(self, X, Y, <every option of fastbp.options>)
+    def fit(self, *args, **kwargs):
+        lock = self._training()
+        try:
+            return training.fit(self, *args, **kwargs)
+        finally:
+            lock.release()
 
     def partial_fit(self, X, Y, lr=options.DEFAULTS["lr"],
                     batch_size=options.DEFAULTS["batch_size"], l2=options.DEFAULTS["l2"]):
         """One pass over (X, Y) in the given row order (online learning); returns its mean loss.
 
-        X may be a single example (1-D), with Y its target row or class index.
+        X may be a single example (1-D), with Y its target row or class index. RuntimeError
+        if another thread is training this network.
         """
-        # Fast path for the online loop: one example as 1-D arrays of the network's dtype.
-        # The same checks (finite inputs, targets in the loss's domain, divergence with
-        # theta restored) run inside one kernel; any failure re-runs the full path below,
-        # which raises the precise error.
-        if (type(X) is np.ndarray and type(Y) is np.ndarray and X.ndim == 1 and Y.ndim == 1
-                and X.dtype == self.dtype and Y.dtype == self.dtype
-                and X.shape[0] == self.layout.sizes[0] and Y.shape[0] == self.layout.sizes[-1]
-                and X.flags.c_contiguous and Y.flags.c_contiguous
-                and type(lr) is float and 0.0 < lr < math.inf and batch_size == 1
-                and l2 == 0.0 and type(batch_size) is int):
-            ws = self._ws
-            self._lr_buf[0] = lr
-            status, cost = kernels.checked_step(self._theta, self.spec.table, self.spec.loss,
-                                                ws.units, X, Y, self._lr_buf, self._backup)
-            if status == 0:
-                return float(cost)
+        # the lock taken inline: this is the online loop's per-example path
+        lock = self._train_lock
+        if not lock.acquire(False):
+            raise self._busy()
+        try:
+            # Fast path: one example as 1-D arrays of the network's dtype. The same checks
+            # (finite inputs, targets in the loss's domain, divergence with theta restored)
+            # run inside one kernel; any failure re-runs the full path, which raises the
+            # precise error.
+            if (type(X) is np.ndarray and type(Y) is np.ndarray and X.ndim == 1
+                    and Y.ndim == 1 and X.dtype == self.dtype and Y.dtype == self.dtype
+                    and X.shape[0] == self.layout.sizes[0]
+                    and Y.shape[0] == self.layout.sizes[-1]
+                    and X.flags.c_contiguous and Y.flags.c_contiguous
+                    and type(lr) is float and 0.0 < lr < math.inf and batch_size == 1
+                    and l2 == 0.0 and type(batch_size) is int):
+                self._lr_buf[0] = lr
+                status, cost = kernels.checked_step(self._theta, self.spec.table,
+                                                    self.spec.loss, self._ws.units, X, Y,
+                                                    self._lr_buf, self._backup)
+                if status == 0:
+                    return float(cost)
+            return self._partial_fit(X, Y, lr, batch_size, l2)
+        finally:
+            lock.release()
+
+    def _partial_fit(self, X, Y, lr, batch_size, l2):
+        """partial_fit's full path (under the training lock)."""
         if np.ndim(X) == 1:
             # one example: x of shape (n_inputs,) with y of shape (n_outputs,) or a class index
             X = np.asarray(X)[None, :]

@@ -5,7 +5,15 @@ parameter vectors are the rows of one 2-D array, and ``fit`` trains all rows in 
 with ``fastbp.threads.population_epoch``. Every member runs exactly the computation that
 ``Network.fit`` would run for it alone (same kernel, same initial theta, same shuffles), so
 each row is bit-identical to training that network by itself.
+
+Copies (pickle, ``copy.copy``, ``copy.deepcopy``) re-attach every member to its row of the
+copy's ``thetas`` and give it fresh scratch: a copy shares nothing with the original.
+``fit`` holds every member's training lock, so a member cannot be trained on its own while
+the population trains (RuntimeError, as for two trainings of one Network).
 """
+import contextlib
+import copy
+
 import numpy as np
 
 from . import _validation as v
@@ -32,14 +40,33 @@ class Population:
         self.members = [Network(sizes, hidden=hidden, output=output, loss=loss, init=init,
                                 dtype=dtype, seed=v.check_seed(f"seeds[{i}]", s))
                         for i, s in enumerate(seeds)]
-        first = self.members[0]
-        self.layout, self.spec, self.dtype = first.layout, first.spec, first.dtype
+        self.dtype = self.members[0].dtype
         self.thetas = np.stack([m.theta for m in self.members])
+        self._attach()
+
+    def _attach(self):
+        """Make member r's theta (and its weights/biases views) row r of ``thetas``; build
+        the training scratch."""
         for r, m in enumerate(self.members):
             m._theta = self.thetas[r]
-            m.weights = m.layout.weights(m._theta)
-            m.biases = m.layout.biases(m._theta)
-        self._units, self._grads = threads.workspaces(self.layout, n_members, self.dtype)
+            m._attach()
+        self.layout, self.spec = self.members[0].layout, self.members[0].spec
+        self._units, self._grads = threads.workspaces(self.layout, len(self.members),
+                                                      self.dtype)
+
+    def __getstate__(self):
+        return {k: val for k, val in self.__dict__.items() if k not in ("spec", "_units", "_grads")}
+
+    def __setstate__(self, state):
+        # pickle and deepcopy copy each member's theta as an array of its own: re-attach
+        # them to the rows of the copied thetas (which fit trains)
+        self.__dict__.update(state)
+        self._attach()
+
+    def __copy__(self):
+        # a shallow copy would share thetas and the members with the original: copy.copy
+        # gives an independent population, as Network's does
+        return copy.deepcopy(self)
 
     def __len__(self):
         return len(self.members)
@@ -74,6 +101,14 @@ class Population:
             options.check("lr", float(r), label=f"lr[{i}]")
         lrs = lrs.astype(self.dtype)
         X, Y = self.members[0]._xy(X, Y)
+        with contextlib.ExitStack() as held:
+            for m in self.members:
+                held.callback(m._training().release)
+            return self._fit(X, Y, opts, lrs)
+
+    def _fit(self, X, Y, opts, lrs):
+        """fit's epochs (validated inputs, every member's training lock held)."""
+        k = len(self)
         n = X.shape[0]
         epochs, batch_size, l2 = opts.epochs, opts.batch_size, opts.l2
         threads.set_threads(opts.n_threads)
