@@ -32,12 +32,16 @@ the public functions ``borrow`` their arrays once and hand them to the inline bu
 blocks of ``fastbp._blocks`` (one layer each), of which every kernel is composed; every
 epoch is ``fastbp.epochs.train``.
 
-Scope: fully-connected feed-forward networks, one thread per workspace. Non-goals here:
-validation (the Python layer does it), shuffling, schedules (Python owns the outer loop).
+Scope: fully-connected feed-forward networks, one thread per workspace. Every public
+kernel checks at entry that its arguments fit the spec (``fastbp._checks``: sizes only,
+O(layers), plus O(n) for a pass's row order) and raises ValueError otherwise; the values
+(finite, in the loss's domain) are the Python layer's job. Non-goals here: shuffling,
+schedules (Python owns the outer loop).
 """
 import numpy as np
 
 from . import activations as act
+from . import _checks as check
 from . import losses, rules
 from ._blocks import (apply_gradient as apply_gradient_block, backward_accumulate as
                       backward_accumulate_block, backward_update as backward_update_block,
@@ -75,6 +79,8 @@ def _one_example(a, x, n0):
 @jit
 def forward(theta, spec, ws, x):
     """Forward pass of one example x; returns a^(L-1), a view into ws.a (valid until the next call)."""
+    check.network_fits(theta, spec, ws, False)
+    check.x_fits(spec.table, x)
     tab = borrow(spec.table)
     a = borrow(ws.a)
     _one_example(a, borrow(x), U(tab[SIZES, 0]))
@@ -86,6 +92,9 @@ def forward(theta, spec, ws, x):
 @jit
 def output_delta(spec, ws, y):
     """delta^(L-1) = dC/dz^(L-1) into ws.delta after ``forward``; returns the example's cost."""
+    _, n_units = check.spec_sizes(spec.table, spec.loss)
+    check.workspace_fits(ws, n_units, 0, False)
+    check.y_fits(spec.table, y)
     return output_delta_block(borrow(spec.table), spec.loss, borrow(ws.z), borrow(ws.a),
                               borrow(ws.delta), borrow(y).reshape((1, y.shape[0])), U(0))
 
@@ -93,6 +102,9 @@ def output_delta(spec, ws, y):
 @jit
 def example_cost(spec, ws, y):
     """The cost of the example last passed to ``forward`` (no delta)."""
+    _, n_units = check.spec_sizes(spec.table, spec.loss)
+    check.workspace_fits(ws, n_units, 0, False)
+    check.y_fits(spec.table, y)
     return cost_block(borrow(spec.table), spec.loss, borrow(ws.z), borrow(ws.a),
                       borrow(y).reshape((1, y.shape[0])), U(0))
 
@@ -105,6 +117,7 @@ def backward_update(theta, spec, ws, lr, l2=0.0):
     delta^l = (W^l)^T delta^(l+1) * g'(z^l) and are then replaced by
     W^l - lr * (delta^(l+1) (a^l)^T + l2 * W^l); b^l -= lr * delta^(l+1).
     """
+    check.network_fits(theta, spec, ws, False)
     th = borrow(theta)
     none = th[:0]  # plain SGD keeps no state
     backward_update_block(rules.SGD, l2 != 0.0, th, none, none, _sgd_consts(th, lr), l2,
@@ -118,6 +131,7 @@ def backward_accumulate(theta, spec, ws):
 
     ws.grad[W^l] += delta^(l+1) (a^l)^T,  ws.grad[b^l] += delta^(l+1).
     """
+    check.network_fits(theta, spec, ws, True)
     backward_accumulate_block(borrow(theta), borrow(spec.table), borrow(ws.z), borrow(ws.a),
                               borrow(ws.delta), borrow(ws.grad), borrow(ws.mask), False)
 
@@ -128,6 +142,7 @@ def apply_gradient(theta, spec, ws, lr, l2, m):
 
     ``m`` is the number of examples summed into ws.grad (the mini-batch size).
     """
+    check.network_fits(theta, spec, ws, True)
     th = borrow(theta)
     none = th[:0]
     apply_gradient_block(rules.SGD, th, none, none, _sgd_consts(th, lr), l2,
@@ -137,6 +152,9 @@ def apply_gradient(theta, spec, ws, lr, l2, m):
 @jit
 def sgd_step(theta, spec, ws, x, y, lr, l2=0.0):
     """One in-place per-example SGD step on (x, y); returns that example's cost before the step."""
+    check.network_fits(theta, spec, ws, False)
+    check.x_fits(spec.table, x)
+    check.y_fits(spec.table, y)
     th = borrow(theta)
     tab = borrow(spec.table)
     z = borrow(ws.z)
@@ -172,6 +190,8 @@ def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
     rows of ``order`` (the last may be smaller), each updating with its mean gradient.
     Returns the sum of the examples' costs, each measured just before its update.
     """
+    check.network_fits(theta, spec, ws, True)
+    check.pass_fits(spec.table, X, Y, order, batch_size)
     th = borrow(theta)
     hp, t = _plain_sgd(th, lr, l2)
     none = th[:0]  # plain SGD keeps no state, and this dropout keeps every unit
@@ -194,6 +214,8 @@ def epoch_batched(theta, spec, ws, batch_units, X, Y, order, lr, l2, batch_size)
 @jit
 def l2_term(theta, spec):
     """sum of W^2 over every weight (not bias)."""
+    n_params, _ = check.spec_sizes(spec.table, spec.loss)
+    check.theta_fits(theta, n_params)
     theta = borrow(theta)
     tab = borrow(spec.table)
     s = 0.0
@@ -207,6 +229,8 @@ def l2_term(theta, spec):
 @jit
 def loss(theta, spec, ws, X, Y, l2):
     """Mean cost over the rows of (X, Y) plus (l2 / 2) * sum(W^2)."""
+    check.network_fits(theta, spec, ws, False)
+    check.data_fits(spec.table, X, Y)
     th, X, Y, tab, wsb = borrow(theta), borrow(X), borrow(Y), borrow(spec.table), _borrowed(ws)
     n = X.shape[0]
     total = 0.0
@@ -223,6 +247,9 @@ def loss_and_gradient(theta, spec, ws, X, Y, l2, grad):
 
     grad = mean_i dC_i/dtheta + l2 * W on the weights.
     """
+    n_params, _ = check.network_fits(theta, spec, ws, True)
+    check.data_fits(spec.table, X, Y)
+    check.params_fit(grad, n_params)
     th, X, Y, tab, wsb = borrow(theta), borrow(X), borrow(Y), borrow(spec.table), _borrowed(ws)
     grad = borrow(grad)
     z, a, delta, acc = wsb.z, wsb.a, wsb.delta, wsb.grad
@@ -253,6 +280,10 @@ def loss_and_gradient(theta, spec, ws, X, Y, l2, grad):
 @jit
 def predict(theta, spec, ws, X, out):
     """out[i] = a^(L-1) for each row X[i]."""
+    check.network_fits(theta, spec, ws, False)
+    if X.shape[1] != spec.table[SIZES, 0]:
+        raise ValueError("X must have n_inputs columns (X.shape[1] == spec.table[SIZES, 0])")
+    check.out_fits(spec.table, X, out)
     th, X, out, tab, wsb = borrow(theta), borrow(X), borrow(out), borrow(spec.table), _borrowed(ws)
     o, n, _ = out_slot(tab)
     for i in range(U(X.shape[0])):
@@ -291,6 +322,14 @@ def checked_step(theta, table, loss_code, units, x, y, lr_buf, backup):
     of theta's shape that this function overwrites). The caller turns a non-zero status
     into the precise error.
     """
+    n_params, n_units = check.spec_sizes(table, loss_code)
+    check.theta_fits(theta, n_params)
+    check.units_fit(units, n_units)
+    check.x_fits(table, x)
+    check.y_fits(table, y)
+    check.params_fit(backup, n_params)
+    if lr_buf.shape[0] < 1:
+        raise ValueError("lr_buf must have 1 entry (the learning rate)")
     tab = borrow(table)
     xb = borrow(x)
     yb = borrow(y)

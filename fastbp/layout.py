@@ -28,7 +28,7 @@ SIZES, W_OFF, B_OFF, U_OFF, ACT = range(5)
 class Spec(NamedTuple):
     """The layout and the functions of a network, as kernels see it.
 
-    table: int64 (5, L), one column per layer l = 0 .. L-1:
+    table: int64 (5, L), read-only, one column per layer l = 0 .. L-1:
         table[SIZES, l]  units of layer l
         table[W_OFF, l]  where W^l starts in theta (l < L-1)
         table[B_OFF, l]  where b^l starts in theta (l < L-1)
@@ -42,6 +42,14 @@ class Spec(NamedTuple):
 
     table: np.ndarray
     loss: int
+
+
+def frozen(arr):
+    """A read-only copy of ``arr`` that cannot be made writeable again: its memory is an
+    immutable bytes object, so ``flags.writeable = True`` raises. The kernels check the
+    table anyway (``fastbp._checks.spec_sizes``); this keeps ``net.spec.table[...] = ...``
+    from silently breaking a network."""
+    return np.frombuffer(np.ascontiguousarray(arr).tobytes(), dtype=arr.dtype).reshape(arr.shape)
 
 
 class Workspace(NamedTuple):
@@ -100,7 +108,7 @@ class Layout:
         table[B_OFF, :L - 1] = self.b_off
         table[U_OFF] = self.u_off[:L]
         table[ACT, :L - 1] = self.act_codes
-        return Spec(table, self.loss_code)
+        return Spec(frozen(table), self.loss_code)
 
     def sizes_array(self):
         return np.array(self.sizes, dtype=np.int64)

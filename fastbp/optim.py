@@ -7,6 +7,7 @@ The state (``OptState``, ``make_state``) and dropout (``Dropout``, ``make_dropou
 defined in ``fastbp.rules`` and ``fastbp.dropout`` and re-exported here, where kernel API
 version 1 put them.
 """
+from . import _checks as check
 from . import dropout as _dropout
 from . import rules
 from ._blocks import backward_update, output_delta, train_forward
@@ -23,6 +24,14 @@ __all__ = ["epoch", "step", "OptState", "make_state", "Dropout", "make_dropout",
 
 
 @jit
+def _args_fit(theta, spec, ws, opt, drop):
+    """theta, the workspace, the optimiser state and dropout fit the spec (ValueError)."""
+    n_params, _ = check.network_fits(theta, spec, ws, True)
+    check.opt_fits(opt, n_params)
+    check.dropout_fits(drop, spec.table.shape[1])
+
+
+@jit
 def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     """One pass over the rows ``order`` with the optimiser ``opt`` (an ``OptState``) and
     dropout ``drop`` (a ``Dropout``; keep all ones for none).
@@ -31,6 +40,8 @@ def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     counter (examples trained with dropout) in place and returns the summed cost of the
     examples, each measured before its own update (with dropout active).
     """
+    _args_fit(theta, spec, ws, opt, drop)
+    check.pass_fits(spec.table, X, Y, order, batch_size)
     th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
     return train(th, borrow(spec.table), spec.loss, wsb, optb, dropb,
                  _dropout.active(dropb.keep), borrow(X), borrow(Y), borrow(order), batch_size)
@@ -40,6 +51,9 @@ def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
 def step(theta, spec, ws, opt, drop, x, y):
     """One per-example step on (x, y) with the optimiser ``opt`` and dropout ``drop`` (keep
     all ones for none), for user ``@njit`` code; returns the example's cost before the step."""
+    _args_fit(theta, spec, ws, opt, drop)
+    check.x_fits(spec.table, x)
+    check.y_fits(spec.table, y)
     th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
     tab = borrow(spec.table)
     xb = borrow(x)
