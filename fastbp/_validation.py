@@ -32,8 +32,9 @@ def check_int(name, value, minimum=1):
     return int(value)
 
 
-def check_real(name, value, minimum=None, strict=False):
-    """A finite real number; ``minimum`` with ``strict`` means value > minimum, else >=."""
+def check_real(name, value, minimum=None, strict=False, dtype=None):
+    """A finite real number; ``minimum`` with ``strict`` means value > minimum, else >=.
+    With ``dtype``, also finite (and > 0 if it must be > 0) as a scalar of that dtype."""
     if type(value) is not float and (isinstance(value, (bool, np.bool_))
                                      or not isinstance(value, numbers.Real)):
         raise TypeError(f"{name} must be a real number, got {_short(value)} "
@@ -46,6 +47,8 @@ def check_real(name, value, minimum=None, strict=False):
             raise ValueError(f"{name} must be > {minimum}, got {value}")
         if not strict and not value >= minimum:
             raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if dtype is not None:
+        check_in_dtype(name, value, dtype, positive=strict and minimum == 0)
     return value
 
 
@@ -157,6 +160,57 @@ def _check_finite(name, arr):
                              f"the first is {arr[idx]} at index {idx}. Remove or impute them.")
 
 
+def _overflow_fix(dtype):
+    """The advice for values beyond ``dtype``'s range."""
+    if np.dtype(dtype) == np.float32:
+        return "scale the data or use dtype='float64'"
+    return "scale the data"
+
+
+def _cast_finite(name, arr, dtype):
+    """``arr`` as a C-contiguous array of ``dtype`` whose values are all finite.
+
+    Finiteness is checked after the cast, on what the kernels will see: 1e39 is finite as a
+    float64 but inf as a float32 (and a longdouble 1e400 is inf as a float64). Non-finite
+    input gets the "remove or impute" message, overflow in the cast the "scale" one.
+    """
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    if out.dtype.kind == "f" and not np.isfinite(out).all():
+        _check_finite(name, arr)  # NaN or Inf already in the input
+        bad = ~np.isfinite(out)
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        big = float(np.finfo(dtype).max)
+        raise ValueError(f"{name} contains {int(bad.sum())} value(s) that are not finite in "
+                         f"{np.dtype(dtype).name} (|x| > {big:.2g}); the first is {arr[idx]!s} at "
+                         f"index {idx}. {_overflow_fix(dtype).capitalize()}.")
+    return out
+
+
+def check_in_dtype(name, value, dtype, positive=False, below_one=False):
+    """A validated real ``value`` as the kernels see it, a scalar of ``dtype``: it must stay
+    finite, stay > 0 if ``positive`` (an lr of 1e-50 is 0 in float32 and trains nothing),
+    and stay < 1 if ``below_one`` (a momentum of 0.99999999 is 1 in float32)."""
+    if dtype is None:
+        return value
+    dt = np.dtype(dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        cast = float(dt.type(value))
+    if not math.isfinite(cast):
+        raise ValueError(f"{name}={value} is not finite in {dt.name} (|x| > "
+                         f"{float(np.finfo(dt).max):.2g}); give a smaller {name}"
+                         + (" or use dtype='float64'" if dt == np.float32 else ""))
+    if positive and cast <= 0:
+        raise ValueError(f"{name}={value} rounds to 0 in {dt.name} (the smallest positive "
+                         f"{dt.name} is {float(np.finfo(dt).smallest_subnormal):.2g}), so "
+                         f"training would change nothing; give a larger {name}"
+                         + (" or use dtype='float64'" if dt == np.float32 else ""))
+    if below_one and cast >= 1:
+        raise ValueError(f"{name}={value} rounds to 1 in {dt.name}; give a value further "
+                         f"from 1" + (" or use dtype='float64'" if dt == np.float32 else ""))
+    return value
+
+
 def check_X(X, n_inputs, dtype, name="X", allow_1d=False):
     """X as a C-contiguous (n, n_inputs) array of ``dtype``; returns (X, was_1d)."""
     arr = _as_real_array(name, X, dtype)
@@ -172,8 +226,7 @@ def check_X(X, n_inputs, dtype, name="X", allow_1d=False):
                          f"has sizes[0] = {n_inputs} units")
     if arr.shape[0] == 0:
         raise ValueError(f"{name} has no rows (shape {arr.shape}); at least one example is needed")
-    _check_finite(name, arr)
-    return np.ascontiguousarray(arr, dtype=dtype), was_1d
+    return _cast_finite(name, arr, dtype), was_1d
 
 
 def check_Y(Y, n_rows, n_outputs, output, loss, dtype, name="Y"):
@@ -210,7 +263,7 @@ def check_Y(Y, n_rows, n_outputs, output, loss, dtype, name="Y"):
     if arr.shape[1] != n_outputs:
         raise ValueError(f"{name} has {arr.shape[1]} columns but the network's output layer has "
                          f"sizes[-1] = {n_outputs} units")
-    _check_finite(name, arr)
+    arr = _cast_finite(name, arr, dtype)
     if loss == "cross_entropy":
         lo, hi = arr.min(), arr.max()
         if lo < 0 or hi > 1:
@@ -225,4 +278,4 @@ def check_Y(Y, n_rows, n_outputs, output, loss, dtype, name="Y"):
                 raise ValueError(f"{name} rows must each sum to 1 (probability distributions or "
                                  f"one-hot) for cross_entropy with a softmax output; row {i} "
                                  f"sums to {sums[i]}")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return arr

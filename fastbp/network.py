@@ -124,8 +124,7 @@ class Network:
         if arr.shape != (self.n_params,):
             raise ValueError(f"{name} must have shape ({self.n_params},) for sizes "
                              f"{list(self.sizes)}, got {arr.shape}")
-        v._check_finite(name, arr)
-        return np.ascontiguousarray(arr, dtype=self.dtype)
+        return v._cast_finite(name, arr, self.dtype)  # finite after the cast
 
     def workspace(self):
         """A fresh workspace (flat z / a / delta / grad buffers) for calling the kernels yourself."""
@@ -190,7 +189,7 @@ class Network:
 
     def loss(self, X, Y, l2=0.0):
         """Mean cost over the rows of (X, Y) plus (l2/2) * sum(W^2) over weights (not biases)."""
-        l2 = v.check_real("l2", l2, minimum=0.0)
+        l2 = v.check_real("l2", l2, minimum=0.0, dtype=self.dtype)
         X, Y = self._xy(X, Y)
         ws = self._take_ws()
         J = kernels.loss(self._theta, self.spec, ws, X, Y, self._scalar(l2))
@@ -199,7 +198,7 @@ class Network:
 
     def gradient(self, X, Y, l2=0.0):
         """Gradient of ``loss(X, Y, l2)`` with respect to theta, a new array in theta's layout."""
-        l2 = v.check_real("l2", l2, minimum=0.0)
+        l2 = v.check_real("l2", l2, minimum=0.0, dtype=self.dtype)
         X, Y = self._xy(X, Y)
         grad = np.empty_like(self._theta)
         ws = self._take_ws()
@@ -214,7 +213,7 @@ class Network:
         jac=True)``; grad is a new float64 array.
         """
         theta = self._check_theta(theta, "theta").copy()
-        l2 = v.check_real("l2", l2, minimum=0.0)
+        l2 = v.check_real("l2", l2, minimum=0.0, dtype=self.dtype)
         X, Y = self._xy(X, Y)
         grad = np.empty_like(theta)
         ws = self._take_ws()
@@ -246,14 +245,15 @@ class Network:
             # Fast path: one example as 1-D arrays of the network's dtype. The same checks
             # (finite inputs, targets in the loss's domain, divergence with theta restored)
             # run inside one kernel; any failure re-runs the full path, which raises the
-            # precise error.
+            # precise error. Tiny lr (which may round to 0 in float32) and any l2 but the
+            # float 0.0 (False == 0.0) take the full path, whose validation refuses them.
             if (type(X) is np.ndarray and type(Y) is np.ndarray and X.ndim == 1
                     and Y.ndim == 1 and X.dtype == self.dtype and Y.dtype == self.dtype
                     and X.shape[0] == self.layout.sizes[0]
                     and Y.shape[0] == self.layout.sizes[-1]
                     and X.flags.c_contiguous and Y.flags.c_contiguous
-                    and type(lr) is float and 0.0 < lr < math.inf and batch_size == 1
-                    and l2 == 0.0 and type(batch_size) is int):
+                    and type(lr) is float and 1e-30 < lr < math.inf and batch_size == 1
+                    and type(l2) is float and l2 == 0.0 and type(batch_size) is int):
                 self._lr_buf[0] = lr
                 status, cost = kernels.checked_step(self._theta, self.spec.table,
                                                     self.spec.loss, self._ws.units, X, Y,
@@ -273,8 +273,8 @@ class Network:
             Y = Y[None] if Y.ndim <= 1 else Y
         # one unshuffled epoch of the training loop fit uses (same kernels, same checks and
         # divergence handling); it leaves the history of the last fit in place
-        opts = options.validate(len(self.sizes) - 2, epochs=1, lr=lr, batch_size=batch_size,
-                                l2=l2, shuffle=False, progress=False)
+        opts = options.validate(len(self.sizes) - 2, dtype=self.dtype, epochs=1, lr=lr,
+                                batch_size=batch_size, l2=l2, shuffle=False, progress=False)
         last_fit = self.history_
         try:
             history = training.train(self, X, Y, opts)

@@ -192,6 +192,11 @@ OPTIONS = (
            "theta without locks (plain SGD only; not bit-reproducible, since the interleaving "
            "of updates varies from run to run)"),
 )
+#: the real options the kernels read as scalars of theta's dtype, and what must survive that
+#: cast beyond finiteness (``_validation.check_in_dtype``); the others stay Python floats
+IN_DTYPE = {"lr": {"positive": True}, "l2": {}, "epsilon": {"positive": True},
+            "momentum": {"below_one": True}, "beta1": {"below_one": True},
+            "beta2": {"below_one": True}}
 BY_NAME = {o.name: o for o in OPTIONS}
 NAMES = tuple(BY_NAME)
 DEFAULTS = {o.name: o.default for o in OPTIONS}
@@ -203,19 +208,20 @@ FitOptions = dataclasses.make_dataclass(
     frozen=True, namespace={"__module__": __name__})
 
 
-def validate(n_hidden, **given):
+def validate(n_hidden, *, dtype=None, **given):
     """The ``FitOptions`` of the options ``given`` (the others take their defaults), each
     checked in the order of the table before anything else happens.
 
     A check sees ``ctx``: ``n_hidden`` (hidden layers of the network) and the options
-    checked before it.
+    checked before it. With ``dtype`` (theta's), the real options the kernels read in that
+    dtype are checked as they will be read (``IN_DTYPE``; dropout rates stay below 1).
     """
     if not given.keys() <= BY_NAME.keys():
         raise TypeError(f"unknown training option(s) {sorted(set(given) - set(BY_NAME))}; "
                         f"the options are {list(NAMES)}")
     ctx = {"n_hidden": n_hidden}
     for name, default, rule, _ in OPTIONS:
-        ctx[name] = rule(name, given.get(name, default), ctx)
+        ctx[name] = _in_dtype(name, rule(name, given.get(name, default), ctx), dtype)
     del ctx["n_hidden"]
     if ctx["early_stopping"] and ctx["validation_data"] is None \
             and ctx["validation_fraction"] is None:
@@ -223,9 +229,22 @@ def validate(n_hidden, **given):
     return FitOptions(**ctx)
 
 
-def check(name, value, label=None):
-    """One option's own check (no other options involved), naming it ``label`` in errors."""
-    return BY_NAME[name].check(label or name, value, {})
+def _in_dtype(name, value, dtype, label=None):
+    """``value`` of option ``name`` (validated), checked as the kernels read it in ``dtype``."""
+    if dtype is None:
+        return value
+    if name in IN_DTYPE:
+        v.check_in_dtype(label or name, value, dtype, **IN_DTYPE[name])
+    elif name == "dropout":
+        for i, rate in enumerate(value):
+            v.check_in_dtype(f"dropout[{i}]", rate, dtype, below_one=True)
+    return value
+
+
+def check(name, value, label=None, dtype=None):
+    """One option's own check (no other options involved), naming it ``label`` in errors;
+    with ``dtype``, also as the kernels read it in that dtype."""
+    return _in_dtype(name, BY_NAME[name].check(label or name, value, {}), dtype, label)
 
 
 def schedule_lr(opts, epoch):

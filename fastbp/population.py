@@ -19,7 +19,7 @@ import numpy as np
 from . import _validation as v
 from . import kernels, options, threads
 from .network import Network
-from .training import DivergenceError
+from .training import DivergenceError, population_history
 
 
 class Population:
@@ -89,17 +89,17 @@ class Population:
         or parameters become non-finite is restored to its state before that epoch and
         reported by ``DivergenceError``.
         """
-        lr = given.pop("lr")
-        opts = options.validate(len(self.layout.sizes) - 2, **given)
         k = len(self)
-        lrs = np.broadcast_to(np.asarray(lr, dtype=np.float64), (k,)) if np.ndim(lr) == 0 \
-            else np.asarray(lr, dtype=np.float64)
-        if lrs.shape != (k,):
+        lr = given.pop("lr")
+        if np.ndim(lr) == 0:  # one lr: checked with the others, as Network.fit checks it
+            given["lr"] = lr
+        elif np.shape(lr) != (k,):
             raise ValueError(f"lr must be one number or {k} (one per member), got shape "
                              f"{np.shape(lr)}")
-        for i, r in enumerate(lrs):
-            options.check("lr", float(r), label=f"lr[{i}]")
-        lrs = lrs.astype(self.dtype)
+        opts = options.validate(len(self.layout.sizes) - 2, dtype=self.dtype, **given)
+        lrs = np.array([opts.lr] * k if np.ndim(lr) == 0 else
+                       [options.check("lr", r, f"lr[{i}]", self.dtype) for i, r in enumerate(lr)],
+                       dtype=self.dtype)
         X, Y = self.members[0]._xy(X, Y)
         with contextlib.ExitStack() as held:
             for m in self.members:
@@ -131,6 +131,7 @@ class Population:
                 raise DivergenceError(
                     f"members {np.flatnonzero(bad).tolist()} diverged at epoch {e + 1} of "
                     f"{epochs}; their parameters were restored to their state before that "
-                    f"epoch. Try a smaller lr for them or scale the inputs.", e + 1, losses[:e])
+                    f"epoch. Try a smaller lr for them or scale the inputs.", e + 1,
+                    population_history(losses[:e], lrs))
             losses[e] = mean
         return losses

@@ -50,7 +50,8 @@ class History:
         return {k: list(getattr(self, k)) for k in self.KEYS}
 
     def __repr__(self):
-        last = f", last loss {self.loss[-1]:.6g}" if self.loss else ""
+        last = f", last loss {np.array2string(np.asarray(self.loss[-1]), precision=6)}" \
+            if self.loss else ""
         best = f", best epoch {self.best_epoch}" if self.best_epoch else ""
         return f"History({len(self)} epochs{last}{best})"
 
@@ -93,7 +94,8 @@ class History:
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss or parameters; theta was restored.
 
-    Attributes: ``epoch`` (1-based) where it happened and ``history`` up to the last good epoch.
+    Attributes: ``epoch`` (1-based) where it happened and ``history`` (a ``History``) up to
+    the last good epoch.
     """
 
     def __init__(self, message, epoch, history):
@@ -110,6 +112,34 @@ def diverged(epoch, epochs, mean, lr, history):
         f"(loss {mean}). theta was restored to its state before that epoch. Try a smaller lr "
         f"(got {lr}), scaling the inputs (standardise X to zero mean and unit variance), or "
         f"a larger l2.", epoch, history)
+
+
+def population_history(losses, lrs):
+    """The ``History`` of a Population's completed epochs: ``losses`` (epochs, members);
+    each entry of ``loss`` and ``lr`` is an array with one value per member, so
+    ``np.asarray(history.loss)`` is ``losses`` again."""
+    history = History()
+    history.loss = [np.array(row) for row in losses]
+    history.lr = [np.array(lrs, dtype=np.float64) for _ in losses]
+    return history
+
+
+def callback_broke(epoch, epochs, history):
+    """The DivergenceError for a callback that left non-finite values in theta."""
+    return DivergenceError(
+        f"the callback left non-finite values (NaN or Inf) in theta after epoch {epoch} of "
+        f"{epochs}; theta was restored to its state before the callback. A callback may "
+        f"change theta, but only to finite values.", epoch, history)
+
+
+def _check_theta_finite(net):
+    """Refuse to train from a theta already non-finite (written in place through a view):
+    divergence handling restores theta to its state before an epoch, which would be that."""
+    bad = ~np.isfinite(net._theta)
+    if bad.any():
+        raise ValueError(f"theta holds {int(bad.sum())} non-finite value(s) (the first at "
+                         f"index {int(np.argmax(bad))}) before training; set net.theta to "
+                         f"finite values first")
 
 
 def accuracy(net, P, Y):
@@ -146,7 +176,7 @@ def fit(net, X, Y, **given):
     Raises ``DivergenceError`` (theta restored to its state before the epoch) if the loss or
     the parameters become non-finite. Every option is checked before anything changes.
     """
-    opts = options.validate(len(net.sizes) - 2, **given)
+    opts = options.validate(len(net.sizes) - 2, dtype=net.dtype, **given)
     if opts.n_threads is not None and opts.n_threads > 1 and (
             opts.optimizer != "sgd" or any(opts.dropout) or opts.batch_size != 1):
         raise ValueError(f"n_threads={opts.n_threads} (Hogwild) runs plain per-example SGD: "
@@ -155,8 +185,12 @@ def fit(net, X, Y, **given):
 
 
 def train(net, X, Y, opts):
-    """The loop behind ``fit`` and ``partial_fit``, with validated ``FitOptions``."""
+    """The loop behind ``fit`` and ``partial_fit``, with validated ``FitOptions``.
+
+    Every check comes before the first change of state (history_, the generator, theta).
+    """
     X, Y = net._xy(X, Y)
+    _check_theta_finite(net)
     rng = net._rng if opts.seed is None else np.random.default_rng(opts.seed)
     Xv = Yv = None
     if opts.validation_data is not None:
@@ -248,8 +282,13 @@ def train(net, X, Y, opts):
                 else:
                     bad_epochs += 1
                     stop = bad_epochs >= opts.patience
-            if opts.callback is not None and opts.callback(net, e, history):
-                stop = True
+            if opts.callback is not None:
+                before = net._theta.copy()  # the callback may write into theta in place
+                if opts.callback(net, e, history):
+                    stop = True
+                if not np.isfinite(net._theta).all():
+                    net._theta[:] = before
+                    raise callback_broke(e, epochs, history)
             if stop:
                 history.stopped_early = True
                 break
