@@ -174,9 +174,12 @@ def _cast_finite(name, arr, dtype):
     float64 but inf as a float32 (and a longdouble 1e400 is inf as a float64). Non-finite
     input gets the "remove or impute" message, overflow in the cast the "scale" one.
     """
-    with np.errstate(over="ignore"):
-        out = np.ascontiguousarray(arr, dtype=dtype)
-    if out.dtype.kind == "f" and not np.isfinite(out).all():
+    if arr.dtype == dtype:  # the usual case: no cast, and no errstate to enter (~1 us)
+        out = np.ascontiguousarray(arr)
+    else:
+        with np.errstate(over="ignore"):  # overflow is reported below, by name
+            out = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(out).all():
         _check_finite(name, arr)  # NaN or Inf already in the input
         bad = ~np.isfinite(out)
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
