@@ -21,7 +21,6 @@ fresh training lock: nothing is shared with the original. ``copy.copy`` is ``cop
 array).
 """
 import functools
-import math
 import threading
 
 import numpy as np
@@ -245,14 +244,14 @@ class Network:
             # Fast path: one example as 1-D arrays of the network's dtype. The same checks
             # (finite inputs, targets in the loss's domain, divergence with theta restored)
             # run inside one kernel; any failure re-runs the full path, which raises the
-            # precise error. Tiny lr (which may round to 0 in float32) and any l2 but the
+            # precise error. Tiny or huge lr (0 or inf in float32) and any l2 but the
             # float 0.0 (False == 0.0) take the full path, whose validation refuses them.
             if (type(X) is np.ndarray and type(Y) is np.ndarray and X.ndim == 1
                     and Y.ndim == 1 and X.dtype == self.dtype and Y.dtype == self.dtype
                     and X.shape[0] == self.layout.sizes[0]
                     and Y.shape[0] == self.layout.sizes[-1]
                     and X.flags.c_contiguous and Y.flags.c_contiguous
-                    and type(lr) is float and 1e-30 < lr < math.inf and batch_size == 1
+                    and type(lr) is float and 1e-30 < lr < 1e30 and batch_size == 1
                     and type(l2) is float and l2 == 0.0 and type(batch_size) is int):
                 self._lr_buf[0] = lr
                 status, cost = kernels.checked_step(self._theta, self.spec.table,

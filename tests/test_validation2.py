@@ -1,4 +1,6 @@
 """Trust, part 6: a failed call changes nothing, and inputs are checked in the network's dtype."""
+import warnings
+
 import numba
 import numpy as np
 import pytest
@@ -162,6 +164,7 @@ def test_partial_fit_refuses_a_bool_l2_as_fit_does(l2):
 
 
 # ------------------------------------------------------------ divergence reports
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the divergence, with JIT off
 def test_population_divergence_history_is_a_history():
     X, Y = data()
     pop = Population([2, 1], 2, output="identity")
@@ -204,3 +207,14 @@ def test_training_refuses_a_theta_made_non_finite_in_place():
     with pytest.raises(ValueError, match="theta holds 1 non-finite value.*index 1.*before training"):
         net.fit(X, Y)
     assert net.history_ is None
+
+
+def test_partial_fit_huge_lr_in_float32_is_refused_without_a_cast_warning():
+    net = Network([2, 1], dtype="float32", seed=0)
+    theta = net.theta.copy()
+    x, y = np.ones(2, np.float32), np.ones(1, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "overflow encountered in cast" on the way
+        with pytest.raises(ValueError, match=r"lr=1e\+39 is not finite in float32"):
+            net.partial_fit(x, y, lr=1e39)
+    assert np.array_equal(net.theta, theta)
