@@ -5,7 +5,8 @@ numba kernels (``fastbp.kernels``) run the forward pass, backpropagation and the
 update per example without allocating. ``fastbp.baseline`` is the same algorithm in plain
 NumPy, the oracle the kernels are tested against.
 """
-from . import baseline, kernels
+from . import baseline, cache, kernels
+from .cache import SOURCE_STAMP, clear_cache
 from .gradcheck import gradcheck, numerical_gradient
 from .layout import Layout, Spec, Workspace
 from .network import Network
@@ -18,4 +19,5 @@ __version__ = "0.1.0"
 KERNEL_API_VERSION = 1
 
 __all__ = ["Network", "Population", "History", "DivergenceError", "gradcheck", "numerical_gradient", "Layout",
-           "Spec", "Workspace", "kernels", "baseline", "__version__", "KERNEL_API_VERSION"]
+           "Spec", "Workspace", "kernels", "baseline", "__version__", "KERNEL_API_VERSION", "cache", "clear_cache",
+           "SOURCE_STAMP"]

@@ -9,6 +9,8 @@ from numba import config, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
+from .cache import can_cache
+
 FASTMATH = frozenset({"reassoc", "contract"})
 
 #: index type of the hot loops: unsigned, because numba must guard every signed index
@@ -19,30 +21,33 @@ U = np.uint64
 JIT_DISABLED = bool(config.DISABLE_JIT)
 
 
-def _flags(**extra):
+def _flags(func, **extra):
     """The one set of compiler flags of every fastbp kernel.
+
+    cache: on disk (stamped with fastbp's whole source, see ``fastbp.cache``) wherever numba
+    finds a writable cache location for ``func``; otherwise compiled in memory.
 
     error_model="numpy": a float division by zero gives inf/nan as IEEE says (and the
     divergence checks catch it) instead of raising ZeroDivisionError; the Python model's
     zero test before every division would also keep the loop from being vectorised.
     """
-    return dict(cache=True, nogil=True, fastmath=set(FASTMATH), error_model="numpy", **extra)
+    return dict(cache=can_cache(func), nogil=True, fastmath=set(FASTMATH), error_model="numpy", **extra)
 
 
 def jit(func):
     """Compile ``func`` as a fastbp kernel: nopython, cached on disk, GIL released."""
-    return njit(**_flags())(func)
+    return njit(**_flags(func))(func)
 
 
 def inline(func):
     """A building block: compiled like ``jit`` and inlined into every caller at numba's IR
     level (``inline="always"``), so a kernel composed of blocks is one function to LLVM."""
-    return njit(**_flags(inline="always"))(func)
+    return njit(**_flags(func, inline="always"))(func)
 
 
 def pjit(func):
     """Like ``jit`` with ``parallel=True``: ``prange`` loops run on numba's thread pool."""
-    return njit(**_flags(parallel=True))(func)
+    return njit(**_flags(func, parallel=True))(func)
 
 
 @intrinsic
