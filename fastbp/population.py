@@ -111,7 +111,6 @@ class Population:
         k = len(self)
         n = X.shape[0]
         epochs, batch_size, l2 = opts.epochs, opts.batch_size, opts.l2
-        threads.set_threads(opts.n_threads)
         totals = np.zeros(k)
         losses = np.zeros((epochs, k))
         dt = self.dtype.type
@@ -119,8 +118,9 @@ class Population:
             orders = np.stack([m._rng.permutation(n) if opts.shuffle else np.arange(n)
                                for m in self.members])
             backup = self.thetas.copy()
-            threads.population_epoch(self.thetas, self.spec, self._units, self._grads, X, Y,
-                                     orders, lrs, dt(l2), batch_size, totals)
+            with threads.pool(opts.n_threads):
+                threads.population_epoch(self.thetas, self.spec, self._units, self._grads, X,
+                                         Y, orders, lrs, dt(l2), batch_size, totals)
             mean = totals / n
             if l2:
                 mean += np.array([0.5 * l2 * float(kernels.l2_term(t, self.spec))

@@ -308,13 +308,13 @@ def train(net, X, Y, opts):
 def hogwild(net, X, Y, order, lr, l2, n_threads):
     """One Hogwild epoch of ``net`` over ``order`` with ``n_threads`` threads; returns the
     summed cost (validated inputs, as ``train`` passes them)."""
-    n_threads = threads.set_threads(n_threads)
-    units, grads = net.__dict__.get("_hogwild_ws", (None, None))
-    if units is None or units.shape[0] != n_threads:
-        units, grads = threads.workspaces(net.layout, n_threads, net.dtype)
-        net._hogwild_ws = (units, grads)
-    totals = np.zeros(n_threads)
-    dt = net.dtype.type
-    threads.hogwild_epoch(net._theta, net.spec, units, grads, X, Y, order, dt(lr), dt(l2),
-                          totals)
+    with threads.pool(n_threads) as n_threads:
+        units, grads = net.__dict__.get("_hogwild_ws", (None, None))
+        if units is None or units.shape[0] != n_threads:
+            units, grads = threads.workspaces(net.layout, n_threads, net.dtype)
+            net._hogwild_ws = (units, grads)
+        totals = np.zeros(n_threads)
+        dt = net.dtype.type
+        threads.hogwild_epoch(net._theta, net.spec, units, grads, X, Y, order, dt(lr),
+                              dt(l2), totals)
     return float(totals.sum())
