@@ -79,12 +79,11 @@ def _one_example(a, x, n0):
 @jit
 def forward(theta, spec, ws, x):
     """Forward pass of one example x; returns a^(L-1), a view into ws.a (valid until the next call)."""
-    check.network_fits(theta, spec, ws, False)
-    check.x_fits(spec.table, x)
-    tab = borrow(spec.table)
-    a = borrow(ws.a)
-    _one_example(a, borrow(x), U(tab[SIZES, 0]))
-    forward_block(borrow(theta), tab, borrow(ws.z), a, 0)
+    th, tab, wsb, xb = borrow(theta), borrow(spec.table), _borrowed(ws), borrow(x)
+    check.network_fits(th, tab, spec.loss, wsb, False)
+    check.x_fits(tab, xb)
+    _one_example(wsb.a, xb, U(tab[SIZES, 0]))
+    forward_block(th, tab, wsb.z, wsb.a, 0)
     o, n, _ = out_slot(tab)
     return ws.a[o:o + n]  # a view of the real buffer, never of a borrowed one
 
@@ -92,21 +91,22 @@ def forward(theta, spec, ws, x):
 @jit
 def output_delta(spec, ws, y):
     """delta^(L-1) = dC/dz^(L-1) into ws.delta after ``forward``; returns the example's cost."""
-    _, n_units = check.spec_sizes(spec.table, spec.loss)
-    check.workspace_fits(ws, n_units, 0, False)
-    check.y_fits(spec.table, y)
-    return output_delta_block(borrow(spec.table), spec.loss, borrow(ws.z), borrow(ws.a),
-                              borrow(ws.delta), borrow(y).reshape((1, y.shape[0])), U(0))
+    tab, wsb, yb = borrow(spec.table), _borrowed(ws), borrow(y)
+    _, n_units = check.spec_sizes(tab, spec.loss)
+    check.workspace_fits(wsb, n_units, 0, False)
+    check.y_fits(tab, yb)
+    return output_delta_block(tab, spec.loss, wsb.z, wsb.a, wsb.delta,
+                              yb.reshape((1, yb.shape[0])), U(0))
 
 
 @jit
 def example_cost(spec, ws, y):
     """The cost of the example last passed to ``forward`` (no delta)."""
-    _, n_units = check.spec_sizes(spec.table, spec.loss)
-    check.workspace_fits(ws, n_units, 0, False)
-    check.y_fits(spec.table, y)
-    return cost_block(borrow(spec.table), spec.loss, borrow(ws.z), borrow(ws.a),
-                      borrow(y).reshape((1, y.shape[0])), U(0))
+    tab, wsb, yb = borrow(spec.table), _borrowed(ws), borrow(y)
+    _, n_units = check.spec_sizes(tab, spec.loss)
+    check.workspace_fits(wsb, n_units, 0, False)
+    check.y_fits(tab, yb)
+    return cost_block(tab, spec.loss, wsb.z, wsb.a, yb.reshape((1, yb.shape[0])), U(0))
 
 
 @jit
@@ -117,12 +117,11 @@ def backward_update(theta, spec, ws, lr, l2=0.0):
     delta^l = (W^l)^T delta^(l+1) * g'(z^l) and are then replaced by
     W^l - lr * (delta^(l+1) (a^l)^T + l2 * W^l); b^l -= lr * delta^(l+1).
     """
-    check.network_fits(theta, spec, ws, False)
-    th = borrow(theta)
+    th, tab, wsb = borrow(theta), borrow(spec.table), _borrowed(ws)
+    check.network_fits(th, tab, spec.loss, wsb, False)
     none = th[:0]  # plain SGD keeps no state
     backward_update_block(rules.SGD, l2 != 0.0, th, none, none, _sgd_consts(th, lr), l2,
-                          borrow(spec.table), borrow(ws.z), borrow(ws.a), borrow(ws.delta),
-                          borrow(ws.mask), False, 0)
+                          tab, wsb.z, wsb.a, wsb.delta, wsb.mask, False, 0)
 
 
 @jit
@@ -131,9 +130,9 @@ def backward_accumulate(theta, spec, ws):
 
     ws.grad[W^l] += delta^(l+1) (a^l)^T,  ws.grad[b^l] += delta^(l+1).
     """
-    check.network_fits(theta, spec, ws, True)
-    backward_accumulate_block(borrow(theta), borrow(spec.table), borrow(ws.z), borrow(ws.a),
-                              borrow(ws.delta), borrow(ws.grad), borrow(ws.mask), False)
+    th, tab, wsb = borrow(theta), borrow(spec.table), _borrowed(ws)
+    check.network_fits(th, tab, spec.loss, wsb, True)
+    backward_accumulate_block(th, tab, wsb.z, wsb.a, wsb.delta, wsb.grad, wsb.mask, False)
 
 
 @jit
@@ -142,29 +141,23 @@ def apply_gradient(theta, spec, ws, lr, l2, m):
 
     ``m`` is the number of examples summed into ws.grad (the mini-batch size).
     """
-    check.network_fits(theta, spec, ws, True)
-    th = borrow(theta)
+    th, tab, wsb = borrow(theta), borrow(spec.table), _borrowed(ws)
+    check.network_fits(th, tab, spec.loss, wsb, True)
     none = th[:0]
-    apply_gradient_block(rules.SGD, th, none, none, _sgd_consts(th, lr), l2,
-                         borrow(spec.table), borrow(ws.grad), m)
+    apply_gradient_block(rules.SGD, th, none, none, _sgd_consts(th, lr), l2, tab, wsb.grad, m)
 
 
 @jit
 def sgd_step(theta, spec, ws, x, y, lr, l2=0.0):
     """One in-place per-example SGD step on (x, y); returns that example's cost before the step."""
-    check.network_fits(theta, spec, ws, False)
-    check.x_fits(spec.table, x)
-    check.y_fits(spec.table, y)
-    th = borrow(theta)
-    tab = borrow(spec.table)
-    z = borrow(ws.z)
-    a = borrow(ws.a)
-    delta = borrow(ws.delta)
-    mask = borrow(ws.mask)
-    _one_example(a, borrow(x), U(tab[SIZES, 0]))
+    th, tab, wsb, xb, yb = borrow(theta), borrow(spec.table), _borrowed(ws), borrow(x), borrow(y)
+    check.network_fits(th, tab, spec.loss, wsb, False)
+    check.x_fits(tab, xb)
+    check.y_fits(tab, yb)
+    z, a, delta, mask = wsb.z, wsb.a, wsb.delta, wsb.mask
+    _one_example(a, xb, U(tab[SIZES, 0]))
     forward_block(th, tab, z, a, 0)
-    cost = output_delta_block(tab, spec.loss, z, a, delta, borrow(y).reshape((1, y.shape[0])),
-                              U(0))
+    cost = output_delta_block(tab, spec.loss, z, a, delta, yb.reshape((1, yb.shape[0])), U(0))
     none = th[:0]
     backward_update_block(rules.SGD, l2 != 0.0, th, none, none, _sgd_consts(th, lr), l2, tab,
                           z, a, delta, mask, False, 0)
@@ -190,17 +183,17 @@ def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
     rows of ``order`` (the last may be smaller), each updating with its mean gradient.
     Returns the sum of the examples' costs, each measured just before its update.
     """
-    check.network_fits(theta, spec, ws, True)
-    check.pass_fits(spec.table, X, Y, order, batch_size)
-    th = borrow(theta)
+    th, tab, wsb = borrow(theta), borrow(spec.table), _borrowed(ws)
+    X, Y, order = borrow(X), borrow(Y), borrow(order)
+    check.network_fits(th, tab, spec.loss, wsb, True)
+    check.pass_fits(tab, X, Y, order, batch_size)
     hp, t = _plain_sgd(th, lr, l2)
     none = th[:0]  # plain SGD keeps no state, and this dropout keeps every unit
     drop = Dropout(none, none, 0, borrow(t))
     # dropout.active(empty keep) is a run-time False, so that this call and optim.epoch
     # share one compiled ``train``
-    return train(th, borrow(spec.table), spec.loss, _borrowed(ws),
-                 OptState(rules.SGD, borrow(hp), none, none, borrow(t)), drop,
-                 dropout.active(drop.keep), borrow(X), borrow(Y), borrow(order), batch_size)
+    return train(th, tab, spec.loss, wsb, OptState(rules.SGD, borrow(hp), none, none, borrow(t)),
+                 drop, dropout.active(drop.keep), X, Y, order, batch_size)
 
 
 @jit
@@ -214,10 +207,10 @@ def epoch_batched(theta, spec, ws, batch_units, X, Y, order, lr, l2, batch_size)
 @jit
 def l2_term(theta, spec):
     """sum of W^2 over every weight (not bias)."""
-    n_params, _ = check.spec_sizes(spec.table, spec.loss)
-    check.theta_fits(theta, n_params)
     theta = borrow(theta)
     tab = borrow(spec.table)
+    n_params, _ = check.spec_sizes(tab, spec.loss)
+    check.theta_fits(theta, n_params)
     s = 0.0
     for l in range(tab.shape[1] - 1):
         wo = U(tab[W_OFF, l])
@@ -229,9 +222,9 @@ def l2_term(theta, spec):
 @jit
 def loss(theta, spec, ws, X, Y, l2):
     """Mean cost over the rows of (X, Y) plus (l2 / 2) * sum(W^2)."""
-    check.network_fits(theta, spec, ws, False)
-    check.data_fits(spec.table, X, Y)
     th, X, Y, tab, wsb = borrow(theta), borrow(X), borrow(Y), borrow(spec.table), _borrowed(ws)
+    check.network_fits(th, tab, spec.loss, wsb, False)
+    check.data_fits(tab, X, Y)
     n = X.shape[0]
     total = 0.0
     for i in range(U(n)):
@@ -247,11 +240,11 @@ def loss_and_gradient(theta, spec, ws, X, Y, l2, grad):
 
     grad = mean_i dC_i/dtheta + l2 * W on the weights.
     """
-    n_params, _ = check.network_fits(theta, spec, ws, True)
-    check.data_fits(spec.table, X, Y)
-    check.params_fit(grad, n_params)
     th, X, Y, tab, wsb = borrow(theta), borrow(X), borrow(Y), borrow(spec.table), _borrowed(ws)
     grad = borrow(grad)
+    n_params, _ = check.network_fits(th, tab, spec.loss, wsb, True)
+    check.data_fits(tab, X, Y)
+    check.params_fit(grad, n_params)
     z, a, delta, acc = wsb.z, wsb.a, wsb.delta, wsb.grad
     P = U(grad.shape[0])
     zero(acc, U(0), P)
@@ -280,11 +273,11 @@ def loss_and_gradient(theta, spec, ws, X, Y, l2, grad):
 @jit
 def predict(theta, spec, ws, X, out):
     """out[i] = a^(L-1) for each row X[i]."""
-    check.network_fits(theta, spec, ws, False)
-    if X.shape[1] != spec.table[SIZES, 0]:
-        raise ValueError("X must have n_inputs columns (X.shape[1] == spec.table[SIZES, 0])")
-    check.out_fits(spec.table, X, out)
     th, X, out, tab, wsb = borrow(theta), borrow(X), borrow(out), borrow(spec.table), _borrowed(ws)
+    check.network_fits(th, tab, spec.loss, wsb, False)
+    if X.shape[1] != tab[SIZES, 0]:
+        raise ValueError("X must have n_inputs columns (X.shape[1] == spec.table[SIZES, 0])")
+    check.out_fits(tab, X, out)
     o, n, _ = out_slot(tab)
     for i in range(U(X.shape[0])):
         load_row(wsb.a, X, i, U(tab[SIZES, 0]))
@@ -322,26 +315,22 @@ def checked_step(theta, table, loss_code, units, x, y, lr_buf, backup):
     of theta's shape that this function overwrites). The caller turns a non-zero status
     into the precise error.
     """
-    n_params, n_units = check.spec_sizes(table, loss_code)
-    check.theta_fits(theta, n_params)
-    check.units_fit(units, n_units)
-    check.x_fits(table, x)
-    check.y_fits(table, y)
-    check.params_fit(backup, n_params)
+    tab, xb, yb, th, bk, ub = (borrow(table), borrow(x), borrow(y), borrow(theta),
+                               borrow(backup), borrow(units))
+    n_params, n_units = check.spec_sizes(tab, loss_code)
+    check.theta_fits(th, n_params)
+    check.units_fit(ub, n_units)
+    check.x_fits(tab, xb)
+    check.y_fits(tab, yb)
+    check.params_fit(bk, n_params)
     if lr_buf.shape[0] < 1:
         raise ValueError("lr_buf must have 1 entry (the learning rate)")
-    tab = borrow(table)
-    xb = borrow(x)
-    yb = borrow(y)
     lr = lr_buf[0]
     for k in range(U(xb.shape[0])):
         if not np.isfinite(xb[k]):
             return 1, 0.0
     if not _targets_ok(tab, loss_code, yb):
         return 1, 0.0
-    th = borrow(theta)
-    bk = borrow(backup)
-    ub = borrow(units)
     zb = ub[0]  # views of a borrowed array are not reference counted either
     ab = ub[1]
     db = ub[2]

@@ -11,7 +11,7 @@ from . import _checks as check
 from . import dropout as _dropout
 from . import rules
 from ._blocks import backward_update, output_delta, train_forward
-from ._jit import U, borrow, jit
+from ._jit import U, borrow, inline, jit
 from .dropout import Dropout, make_dropout, uniform
 from .epochs import borrowed, train
 from .layout import SIZES
@@ -23,12 +23,13 @@ __all__ = ["epoch", "step", "OptState", "make_state", "Dropout", "make_dropout",
            "EPS"]
 
 
-@jit
-def _args_fit(theta, spec, ws, opt, drop):
-    """theta, the workspace, the optimiser state and dropout fit the spec (ValueError)."""
-    n_params, _ = check.network_fits(theta, spec, ws, True)
+@inline
+def _args_fit(theta, tab, loss, ws, opt, drop):
+    """theta, the workspace, the optimiser state and dropout (all borrowed) fit the spec
+    (ValueError)."""
+    n_params, _ = check.network_fits(theta, tab, loss, ws, True)
     check.opt_fits(opt, n_params)
-    check.dropout_fits(drop, spec.table.shape[1])
+    check.dropout_fits(drop, tab.shape[1])
 
 
 @jit
@@ -40,30 +41,30 @@ def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     counter (examples trained with dropout) in place and returns the summed cost of the
     examples, each measured before its own update (with dropout active).
     """
-    _args_fit(theta, spec, ws, opt, drop)
-    check.pass_fits(spec.table, X, Y, order, batch_size)
     th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
-    return train(th, borrow(spec.table), spec.loss, wsb, optb, dropb,
-                 _dropout.active(dropb.keep), borrow(X), borrow(Y), borrow(order), batch_size)
+    tab, X, Y, order = borrow(spec.table), borrow(X), borrow(Y), borrow(order)
+    _args_fit(th, tab, spec.loss, wsb, optb, dropb)
+    check.pass_fits(tab, X, Y, order, batch_size)
+    return train(th, tab, spec.loss, wsb, optb, dropb, _dropout.active(dropb.keep), X, Y, order,
+                 batch_size)
 
 
 @jit
 def step(theta, spec, ws, opt, drop, x, y):
     """One per-example step on (x, y) with the optimiser ``opt`` and dropout ``drop`` (keep
     all ones for none), for user ``@njit`` code; returns the example's cost before the step."""
-    _args_fit(theta, spec, ws, opt, drop)
-    check.x_fits(spec.table, x)
-    check.y_fits(spec.table, y)
     th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
-    tab = borrow(spec.table)
-    xb = borrow(x)
+    tab, xb, yb = borrow(spec.table), borrow(x), borrow(y)
+    _args_fit(th, tab, spec.loss, wsb, optb, dropb)
+    check.x_fits(tab, xb)
+    check.y_fits(tab, yb)
     a = wsb.a
     for k in range(U(tab[SIZES, 0])):
         a[k] = xb[k]
     dropout = _dropout.active(dropb.keep)
     train_forward(th, tab, wsb.z, a, wsb.mask, 0, dropb, dropb.counter[0], dropout)
     cost = output_delta(tab, spec.loss, wsb.z, a, wsb.delta,
-                        borrow(y).reshape((1, y.shape[0])), U(0))
+                        yb.reshape((1, yb.shape[0])), U(0))
     if dropout:
         dropb.counter[0] += 1
     l2 = optb.hp[rules.L2]
