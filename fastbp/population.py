@@ -19,7 +19,7 @@ import numpy as np
 from . import _validation as v
 from . import kernels, options, threads
 from .network import Network
-from .training import DivergenceError, population_history
+from .training import DivergenceError, check_theta_finite, population_history
 
 
 class Population:
@@ -101,6 +101,8 @@ class Population:
                        [options.check("lr", r, f"lr[{i}]", self.dtype) for i, r in enumerate(lr)],
                        dtype=self.dtype)
         X, Y = self.members[0]._xy(X, Y)
+        for i, theta in enumerate(self.thetas):
+            check_theta_finite(theta, f"members[{i}].theta")
         with contextlib.ExitStack() as held:
             for m in self.members:
                 held.callback(m._training().release)

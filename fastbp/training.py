@@ -132,13 +132,13 @@ def callback_broke(epoch, epochs, history):
         f"change theta, but only to finite values.", epoch, history)
 
 
-def _check_theta_finite(net):
+def check_theta_finite(theta, name="net.theta"):
     """Refuse to train from a theta already non-finite (written in place through a view):
     divergence handling restores theta to its state before an epoch, which would be that."""
-    bad = ~np.isfinite(net._theta)
+    bad = ~np.isfinite(theta)
     if bad.any():
-        raise ValueError(f"theta holds {int(bad.sum())} non-finite value(s) (the first at "
-                         f"index {int(np.argmax(bad))}) before training; set net.theta to "
+        raise ValueError(f"{name} holds {int(bad.sum())} non-finite value(s) (the first at "
+                         f"index {int(np.argmax(bad))}) before training; set {name} to "
                          f"finite values first")
 
 
@@ -190,7 +190,7 @@ def train(net, X, Y, opts):
     Every check comes before the first change of state (history_, the generator, theta).
     """
     X, Y = net._xy(X, Y)
-    _check_theta_finite(net)
+    check_theta_finite(net._theta)
     rng = net._rng if opts.seed is None else np.random.default_rng(opts.seed)
     Xv = Yv = None
     if opts.validation_data is not None:

@@ -209,6 +209,16 @@ def test_training_refuses_a_theta_made_non_finite_in_place():
     assert net.history_ is None
 
 
+def test_population_refuses_a_member_made_non_finite_in_place():
+    X, Y = data()
+    pop = Population([2, 1], 3)
+    pop.members[2].theta[0] = np.nan
+    before = pop.thetas.copy()
+    with pytest.raises(ValueError, match=r"members\[2\]\.theta holds 1 non-finite value.*index 0"):
+        pop.fit(X, Y)
+    assert np.array_equal(pop.thetas, before, equal_nan=True)
+
+
 def test_partial_fit_huge_lr_in_float32_is_refused_without_a_cast_warning():
     net = Network([2, 1], dtype="float32", seed=0)
     theta = net.theta.copy()
