@@ -133,7 +133,9 @@ class Network:
         """An independent network with the same architecture and a copy of theta."""
         state = self.__getstate__()
         state["_theta"] = self._theta.copy()
-        state["_rng"] = np.random.default_rng(self._rng.integers(2**63))
+        # a child of the generator's seed sequence: an independent stream for the copy that
+        # leaves the original's draws (its next fit's shuffles) as they were
+        state["_rng"] = np.random.default_rng(self._rng.bit_generator.seed_seq.spawn(1)[0])
         new = type(self).__new__(type(self))
         new.__setstate__(state)
         return new

@@ -150,6 +150,19 @@ def test_copy_is_independent():
     assert not np.shares_memory(other.theta, net.theta)
 
 
+def test_copy_leaves_the_originals_shuffles_alone():
+    X = np.random.default_rng(1).random((40, 3))
+    Y = np.eye(2)[(X[:, 0] > 0.5).astype(int)]
+    a, b = fastbp.Network([3, 4, 2], seed=0), fastbp.Network([3, 4, 2], seed=0)
+    c1, c2 = a.copy(), a.copy()
+    a.fit(X, Y, epochs=2)
+    b.fit(X, Y, epochs=2)
+    assert np.array_equal(a.theta, b.theta)
+    c1.fit(X, Y, epochs=2)
+    c2.fit(X, Y, epochs=2)
+    assert not np.array_equal(c1.theta, c2.theta), "two copies shuffle alike"
+
+
 def test_cost_and_grad_drives_plain_gradient_descent():
     X, y = make_prototypes(n_samples=60, n_features=6, n_classes=3, seed=5)
     net = fastbp.Network([6, 4, 3], output="softmax", seed=0)
