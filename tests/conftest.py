@@ -1,5 +1,6 @@
 import itertools
 
+import numba
 import numpy as np
 import pytest
 
@@ -8,6 +9,11 @@ OUTPUT_LOSS = [("sigmoid", "cross_entropy"), ("sigmoid", "mse"), ("softmax", "cr
                ("softmax", "mse"), ("identity", "mse"), ("tanh", "mse")]
 COMBOS = [(h, o, l) for h, (o, l) in itertools.product(HIDDEN, OUTPUT_LOSS)]
 KINKED = {"relu", "leaky_relu", "elu"}  # non-smooth (or non-C2) at z = 0
+
+#: for tests that train with n_threads=2 (numba's pool is sized by the CPUs this process may
+#: use: 1 under `taskset -c 0`)
+two_threads = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                                 reason="needs numba's thread pool of 2 or more")
 
 
 def make_data(output, n=20, n_in=4, n_out=3, seed=0, dtype=np.float64):

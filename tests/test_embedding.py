@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fastbp
+from conftest import two_threads
 from fastbp.datasets import make_prototypes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -145,6 +146,7 @@ def test_population_divergence_and_validation():
         pop.fit(X, Y, lr=[0.0, 0.1])
 
 
+@two_threads
 def test_hogwild_converges():
     X, y = make_prototypes(n_samples=4000, n_features=64, n_classes=10, seed=2)
     Xte, yte = X[3000:], y[3000:]

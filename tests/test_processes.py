@@ -7,13 +7,13 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 
 import numba
 import numpy as np
 import pytest
 
 import fastbp
+from conftest import two_threads
 from fastbp import threads
 
 TIMEOUT = 300
@@ -61,6 +61,7 @@ def run_script(tmp_path, code, env=None):
 
 
 @needs_jit
+@two_threads
 @pytest.mark.parametrize("parent", sorted(PARENTS))
 def test_a_child_forked_after_parallel_training_trains(tmp_path, parent):
     layer, exitcode, message = run_script(
@@ -106,7 +107,7 @@ def data():
     return X, X[:, :1] * X[:, 1:]
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("n_threads", [1, pytest.param(2, marks=two_threads)])
 def test_parallel_fits_restore_numbas_thread_count(n_threads):
     X, Y = data()
     before = numba.get_num_threads()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import fastbp
+from conftest import two_threads
 from fastbp.population import Population
 
 REPEATS = 20
@@ -197,6 +198,7 @@ def scratch(net):
         net.__dict__.get("_hogwild_ws", ()))
 
 
+@two_threads
 @pytest.mark.parametrize("how", sorted(COPIES))
 def test_a_copy_has_views_of_its_own_theta_and_no_shared_scratch(how):
     X, Y = data(300)
