@@ -197,6 +197,14 @@ def network_fits(theta, tab, loss, ws, uses_grad):
 
 
 @inline
+def output_fits(tab, loss, ws, y):
+    """After ``forward``: the workspace holds the spec's units and y its outputs."""
+    _, n_units = spec_sizes(tab, loss)
+    workspace_fits(ws, n_units, 0, False)
+    y_fits(tab, y)
+
+
+@inline
 def pass_fits(tab, X, Y, order, batch_size):
     """The data of a whole pass: (X, Y) fit the spec, order indexes their rows."""
     data_fits(tab, X, Y)

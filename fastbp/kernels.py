@@ -92,9 +92,7 @@ def forward(theta, spec, ws, x):
 def output_delta(spec, ws, y):
     """delta^(L-1) = dC/dz^(L-1) into ws.delta after ``forward``; returns the example's cost."""
     tab, wsb, yb = borrow(spec.table), _borrowed(ws), borrow(y)
-    _, n_units = check.spec_sizes(tab, spec.loss)
-    check.workspace_fits(wsb, n_units, 0, False)
-    check.y_fits(tab, yb)
+    check.output_fits(tab, spec.loss, wsb, yb)
     return output_delta_block(tab, spec.loss, wsb.z, wsb.a, wsb.delta,
                               yb.reshape((1, yb.shape[0])), U(0))
 
@@ -103,9 +101,7 @@ def output_delta(spec, ws, y):
 def example_cost(spec, ws, y):
     """The cost of the example last passed to ``forward`` (no delta)."""
     tab, wsb, yb = borrow(spec.table), _borrowed(ws), borrow(y)
-    _, n_units = check.spec_sizes(tab, spec.loss)
-    check.workspace_fits(wsb, n_units, 0, False)
-    check.y_fits(tab, yb)
+    check.output_fits(tab, spec.loss, wsb, yb)
     return cost_block(tab, spec.loss, wsb.z, wsb.a, yb.reshape((1, yb.shape[0])), U(0))
 
 
