@@ -184,10 +184,13 @@ def fit(net, X, Y, **given):
     return train(net, X, Y, opts)
 
 
-def train(net, X, Y, opts):
+def train(net, X, Y, opts, state=None):
     """The loop behind ``fit`` and ``partial_fit``, with validated ``FitOptions``.
 
     Every check comes before the first change of state (history_, the generator, theta).
+    ``state``: an ``optim.OptState`` to continue (its moments and step count advance in
+    place; the caller keeps its hp in line with opts), or None for a fresh one
+    (``fastbp.sklearn`` passes one so that partial_fit continues the optimiser).
     """
     X, Y = net._xy(X, Y)
     check_theta_finite(net._theta)
@@ -216,8 +219,9 @@ def train(net, X, Y, opts):
     # one optimiser state and one dropout (which may drop nothing) for every fit: one kernel
     seed = rng.integers(2**63) if any(r > 0 for r in opts.dropout) else 0
     drop = optim.make_dropout(opts.dropout, len(net.sizes), net.dtype, seed)
-    state = optim.make_state(opts.optimizer, net.n_params, net.dtype, lr, l2, opts.momentum,
-                             opts.beta1, opts.beta2, opts.epsilon)
+    if state is None:
+        state = optim.make_state(opts.optimizer, net.n_params, net.dtype, lr, l2,
+                                 opts.momentum, opts.beta1, opts.beta2, opts.epsilon)
     chunk = max(batch_size, opts.chunk_size // batch_size * batch_size)
     classifier = net.output in ("softmax", "sigmoid")
     history = History()
