@@ -8,6 +8,7 @@ NumPy, the oracle the kernels are tested against.
 from . import baseline, cache, kernels
 from .cache import SOURCE_STAMP, clear_cache
 from .gradcheck import gradcheck, numerical_gradient
+from .io import ModelFileError, load
 from .layout import Layout, Spec, Workspace
 from .network import Network
 from .population import Population
@@ -20,4 +21,4 @@ KERNEL_API_VERSION = 1
 
 __all__ = ["Network", "Population", "History", "DivergenceError", "gradcheck", "numerical_gradient", "Layout",
            "Spec", "Workspace", "kernels", "baseline", "__version__", "KERNEL_API_VERSION", "cache", "clear_cache",
-           "SOURCE_STAMP"]
+           "SOURCE_STAMP", "load", "ModelFileError"]

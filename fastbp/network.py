@@ -100,6 +100,26 @@ class Network:
     def __copy__(self):
         return self.copy()
 
+    # ------------------------------------------------------------------ model files
+    def save(self, path, generator=True, history=True):
+        """Write the network to a model file (``fastbp.io``; atomic), returning ``path``.
+
+        It holds theta, the layout, activation and loss names, init and dtype; with
+        ``generator`` (default) the state of the random generator, so that ``fit`` after
+        ``fastbp.load`` continues bit for bit as this network's would; with ``history`` its
+        ``history_``. Load it with ``fastbp.load(path)`` or ``Network.load(path)``.
+        """
+        from . import io
+        meta, arrays = io.network_parts(self, generator=generator, history=history)
+        return io.write(path, "Network", meta, arrays)
+
+    @classmethod
+    def load(cls, path):
+        """The Network saved in ``path``; ValueError (``fastbp.io.ModelFileError``) naming
+        the file if it is damaged, foreign, too new or holds something else."""
+        from . import io
+        return io.load(path, kind="Network")
+
     # ------------------------------------------------------------------ structure
     @property
     def sizes(self):

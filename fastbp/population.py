@@ -68,6 +68,20 @@ class Population:
         # gives an independent population, as Network's does
         return copy.deepcopy(self)
 
+    def save(self, path, generator=True, history=True):
+        """Write the population to a model file (``fastbp.io``; atomic), returning ``path``:
+        the architecture, ``thetas`` and each member's generator state (``generator``) and
+        ``history_`` (``history``). Load it with ``fastbp.load`` or ``Population.load``."""
+        from . import io
+        meta, arrays = io.population_parts(self, generator=generator, history=history)
+        return io.write(path, "Population", meta, arrays)
+
+    @classmethod
+    def load(cls, path):
+        """The Population saved in ``path`` (ValueError naming the file if it is not one)."""
+        from . import io
+        return io.load(path, kind="Population")
+
     def __len__(self):
         return len(self.members)
 
