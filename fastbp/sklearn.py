@@ -29,9 +29,11 @@ from sklearn.utils.multiclass import (check_classification_targets, type_of_targ
                                       unique_labels)
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from . import activations, optim, options, training
+from . import _sklearn_files as files
+from . import activations, io, optim, options, training
 from . import _validation as v
 from .network import Network
+from .training import History
 
 __all__ = ["FastBPClassifier", "FastBPRegressor"]
 
@@ -241,13 +243,17 @@ class _FastBPBase(BaseEstimator):
         kw, stop = self._options(X.shape[0], net.dtype, epochs, incremental)
         opts = options.validate(len(net.sizes) - 2, dtype=net.dtype, callback=stop, **kw)
         state = self._state_for(net, opts, fresh=not incremental)
+        last_fit = getattr(self, "history_", None)
         try:
             with net._training():
                 history = training.train(net, X, Y, opts, state=state)
         except BaseException:
             if not incremental:  # a failed fit leaves the estimator unfitted, not half-new
                 self.__dict__.pop("network_", None)
-            raise  # a failed partial_fit pass restored theta and the optimiser's moments
+            net.history_ = last_fit  # a failed pass restored theta and the moments
+            raise
+        if incremental:  # network_.history_ stays the last fit's, as history_
+            net.history_ = last_fit
         self.network_ = net
         self._opt_state = state
         if incremental:
@@ -268,6 +274,76 @@ class _FastBPBase(BaseEstimator):
         self.n_outputs_ = n_out
         self.n_layers_ = len(_check_sizes(self.hidden_layer_sizes)) + 2
         self.out_activation_ = _SKLEARN_OUTPUT[output]
+
+    # ---------------------------------------------------------------- model files
+    def save(self, path):
+        """Write the fitted estimator to ``path`` as a fastbp model file (an ``.npz`` read
+        without pickle; ``fastbp.load(path)`` or ``type(self).load(path)`` reads it back).
+
+        It holds the parameters (a ``RandomState`` instance as ``random_state`` is saved as
+        None), the fitted attributes, the network with its generator state and last fit's
+        history, and the optimiser state: predictions after loading are bit for bit the
+        same, and so is training resumed with ``partial_fit``. Object-dtype string labels
+        come back as a unicode array. Returns ``path``.
+        """
+        check_is_fitted(self, "network_")
+        net_meta, arrays = io.network_parts(self.network_, prefix="network.")
+        state = self._opt_state
+        arrays.update({"loss_curve": np.asarray(self.loss_curve_, dtype=np.float64),
+                       "opt.hp": state.hp, "opt.m": state.m, "opt.v": state.v,
+                       "opt.t": state.t})
+        if hasattr(self, "feature_names_in_"):
+            arrays["feature_names_in"] = np.asarray(self.feature_names_in_, dtype=str)
+        meta = {"params": files.params_to_json(self), "n_features_in": int(self.n_features_in_),
+                "n_iter": int(self.n_iter_), "t": int(self.t_),
+                "optimizer": files.CODE_NAMES[state.code]}
+        meta.update(self._fitted_parts(arrays))
+        return io.write(path, type(self).__name__, {"network": net_meta, "estimator": meta},
+                        arrays)
+
+    @classmethod
+    def load(cls, path):
+        """The estimator saved in ``path`` by ``save``; ValueError
+        (``fastbp.ModelFileError``) naming the file and the problem otherwise."""
+        return io.load(path, kind=cls.__name__)
+
+    @classmethod
+    def _from_model_file(cls, meta, arrays):
+        """The estimator from a model file's parts (``fastbp.io.load`` calls this after its
+        own checks of the file); ValueError/TypeError/KeyError if they do not fit."""
+        meta = files.keys("meta", meta, {"network", "estimator"})
+        net = io.network_from_parts(meta["network"], arrays, prefix="network.")
+        m = files.keys("meta['estimator']", meta["estimator"], cls._META_KEYS)
+        est = cls(**files.params_from_json(cls, m["params"]))
+        n_in, n_out = net.sizes[0], net.sizes[-1]
+        hidden = ACTIVATIONS.get(est.activation) if isinstance(est.activation, str) else None
+        if _check_sizes(est.hidden_layer_sizes) != list(net.sizes[1:-1]) \
+                or any(h != hidden for h in net.hidden):
+            raise ValueError(f"the parameters (hidden_layer_sizes={est.hidden_layer_sizes!r}, "
+                             f"activation={est.activation!r}) do not describe the network "
+                             f"{list(net.sizes)} with hidden {list(net.hidden)}")
+        est.network_ = net
+        est.history_ = net.history_
+        est.n_features_in_ = files.count("n_features_in", m["n_features_in"], n_in, n_in)
+        if "feature_names_in" in arrays:
+            names = files.array(arrays, "feature_names_in", "U", (n_in,))
+            est.feature_names_in_ = names.astype(object)
+        est.n_iter_ = files.count("n_iter", m["n_iter"], 0)
+        est.t_ = files.count("t", m["t"], 0)
+        est.loss_curve_ = [float(x) for x in files.array(arrays, "loss_curve", "f", None)]
+        est.n_layers_ = len(net.sizes)
+        est.n_outputs_ = n_out
+        est.out_activation_ = _SKLEARN_OUTPUT[net.output]
+        est._opt_state = files.state_from(m["optimizer"], arrays, net)
+        names = est._restore_parts(m, arrays, net)
+        names |= {"loss_curve", "feature_names_in", "opt.hp", "opt.m", "opt.v", "opt.t",
+                  "network.theta"}
+        if net.history_ is not None:
+            names |= {f"network.history.{key}" for key in History.KEYS}
+        extra = sorted(set(arrays) - names)
+        if extra:
+            raise ValueError(f"unexpected arrays {extra}")
+        return est
 
     # ---------------------------------------------------------------- results
     def _forward(self, X):
@@ -406,6 +482,47 @@ class FastBPClassifier(ClassifierMixin, _FastBPBase):
         output = "softmax" if b.y_type_ == "multiclass" else "sigmoid"
         return np.asarray(Y, dtype=v.check_dtype(self.dtype)), output
 
+    _META_KEYS = {"params", "n_features_in", "n_iter", "t", "optimizer", "y_type"}
+
+    def _fitted_parts(self, arrays):
+        classes = np.asarray(self.classes_)
+        if classes.dtype == object:
+            if not all(isinstance(c, str) for c in classes):
+                raise TypeError("save keeps numeric, bool or string class labels only; "
+                                f"classes_ holds {classes!r}")
+            classes = classes.astype(str)
+        arrays["classes"] = classes
+        return {"y_type": self._binarizer.y_type_}
+
+    def _restore_parts(self, meta, arrays, net):
+        y_type = meta["y_type"]
+        classes = files.array(arrays, "classes", "biufU", None)
+        n_out = net.sizes[-1]
+        if y_type == "multilabel-indicator":
+            if not np.array_equal(classes, np.arange(n_out)) or n_out < 2:
+                raise ValueError("a multilabel classifier's classes are 0 .. n_outputs - 1")
+            binarizer = LabelBinarizer().fit(np.eye(n_out, dtype=int))
+            output = "sigmoid"
+        elif y_type in ("binary", "multiclass"):
+            if classes.ndim != 1 or classes.size != np.unique(classes).size:
+                raise ValueError("classes must be distinct labels")
+            binarizer = LabelBinarizer().fit(classes)
+            if not np.array_equal(binarizer.classes_, classes):
+                raise ValueError("classes are not sorted")
+            output = "sigmoid" if y_type == "binary" else "softmax"
+            if (y_type == "binary") != (classes.size == 2) \
+                    or n_out != (1 if y_type == "binary" else classes.size):
+                raise ValueError(f"{classes.size} classes do not fit a {y_type} network "
+                                 f"with {n_out} output(s)")
+        else:
+            raise ValueError(f"unknown target type {y_type!r}")
+        if net.output != output or net.loss_name != "cross_entropy":
+            raise ValueError(f"a {y_type} classifier has a {output} output with "
+                             f"cross_entropy, not {net.output} with {net.loss_name}")
+        self._binarizer = binarizer
+        self.classes_ = binarizer.classes_
+        return {"classes"}
+
     def predict(self, X):
         """The predicted labels (a 0/1 indicator matrix for multilabel)."""
         P = self._forward(X)
@@ -516,6 +633,28 @@ class FastBPRegressor(RegressorMixin, _FastBPBase):
         scale = Y.std(axis=0)
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
         return ((Y - self.y_mean_) / self.y_scale_).astype(v.check_dtype(self.dtype))
+
+    _META_KEYS = {"params", "n_features_in", "n_iter", "t", "optimizer", "y_1d"}
+
+    def _fitted_parts(self, arrays):
+        arrays["y_mean"], arrays["y_scale"] = self.y_mean_, self.y_scale_
+        return {"y_1d": bool(self._y_1d)}
+
+    def _restore_parts(self, meta, arrays, net):
+        n_out = net.sizes[-1]
+        if net.output != "identity" or net.loss_name != "mse":
+            raise ValueError(f"a regressor has an identity output with mse, not "
+                             f"{net.output} with {net.loss_name}")
+        self.y_mean_ = files.array(arrays, "y_mean", "f", (n_out,)).astype(np.float64)
+        self.y_scale_ = files.array(arrays, "y_scale", "f", (n_out,)).astype(np.float64)
+        if not (np.isfinite(self.y_mean_).all() and np.isfinite(self.y_scale_).all()
+                and (self.y_scale_ > 0).all()):
+            raise ValueError("y_mean must be finite and y_scale finite and positive")
+        if not isinstance(meta["y_1d"], bool) or (meta["y_1d"] and n_out != 1):
+            raise ValueError(f"y_1d must be true or false (true only for one output), got "
+                             f"{meta['y_1d']!r}")
+        self._y_1d = meta["y_1d"]
+        return {"y_mean", "y_scale"}
 
     def predict(self, X):
         """Predicted targets: 1-D for a 1-D y, else (n_samples, n_outputs)."""

@@ -326,3 +326,105 @@ def test_a_diverging_fit_leaves_the_estimator_unfitted_and_partial_fit_unchanged
     assert not hasattr(est, "network_")
     with pytest.raises(NotFittedError):
         est.predict(X)
+
+
+# ------------------------------------------------------------------ model files
+def _fitted(kind):
+    X, k = blobs()
+    if kind == "strings":
+        return FastBPClassifier(solver="adam", max_iter=4, random_state=0), X, \
+            np.array(["cat", "dog", "eel"], dtype=object)[k]
+    if kind == "binary":
+        return FastBPClassifier(hidden_layer_sizes=(5, 4), activation="tanh", max_iter=4,
+                                random_state=0), X, np.where(k > 0, 1, -1)
+    if kind == "multilabel":
+        return FastBPClassifier(solver="nesterov", max_iter=4, random_state=0), X, \
+            np.c_[k > 0, k > 1].astype(int)
+    if kind == "regressor":
+        return FastBPRegressor(solver="momentum", max_iter=4, random_state=0), X, \
+            X @ [30.0, -10.0, 5.0, 0.0] + 200
+    return FastBPRegressor(dtype="float32", max_iter=4, random_state=0), X, \
+        np.c_[X[:, 0] * 100, X[:, 1]]
+
+
+@pytest.mark.parametrize("kind", ["strings", "binary", "multilabel", "regressor",
+                                  "regressor2_f32"])
+def test_save_and_load_round_trip_bit_for_bit(tmp_path, kind):
+    est, X, y = _fitted(kind)
+    est.fit(X, y)
+    path = est.save(tmp_path / "model.npz")
+    back = fastbp.load(path)
+    assert type(back) is type(est) and back.get_params() == est.get_params()
+    np.testing.assert_array_equal(back.network_.theta, est.network_.theta)
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+    if isinstance(est, FastBPClassifier):
+        np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+        np.testing.assert_array_equal(back.classes_, est.classes_)
+    assert back.loss_curve_ == est.loss_curve_ and back.n_iter_ == est.n_iter_
+    assert back.history_.loss == est.history_.loss
+    assert type(est).load(path).n_features_in_ == 4
+    # resumed training: the optimiser state and the shuffles' generator came along
+    for _ in range(2):
+        est.partial_fit(X, y)
+        back.partial_fit(X, y)
+    np.testing.assert_array_equal(back.network_.theta, est.network_.theta)
+    assert back.loss_curve_ == est.loss_curve_
+
+
+def test_save_keeps_feature_names(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, k = blobs()
+    est = FastBPClassifier(max_iter=2).fit(pd.DataFrame(X, columns=list("abcd")), k)
+    back = fastbp.load(est.save(tmp_path / "m.npz"))
+    assert list(back.feature_names_in_) == list("abcd")
+    with pytest.warns(UserWarning, match="feature names"):
+        back.predict(X)
+
+
+def test_save_needs_a_fitted_estimator(tmp_path):
+    with pytest.raises(NotFittedError):
+        FastBPRegressor().save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+
+
+def _tamper(path, change):
+    """Rewrite a valid model file with ``change(meta, arrays)`` applied (a valid checksum:
+    the estimator's own checks must catch it)."""
+    from fastbp import io as fio
+    kind, meta, arrays = fio.read(path)
+    change(meta, arrays)
+    fio.write(path, kind, meta, arrays)
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda m, a: m["estimator"].update(n_features_in=5), "n_features_in"),
+    (lambda m, a: m["estimator"]["params"].update(hidden_layer_sizes=[7]), "do not describe"),
+    (lambda m, a: m["estimator"]["params"].update(bogus=1), "params"),
+    (lambda m, a: m["estimator"].update(optimizer="rmsprop"), "optimizer"),
+    (lambda m, a: m["estimator"].update(y_type="continuous"), "target type"),
+    (lambda m, a: a.update(classes=np.array(["b", "a", "c"])), "sorted"),
+    (lambda m, a: a.update(classes=np.array(["a", "b"])), "do not fit"),
+    (lambda m, a: a.update({"opt.m": np.zeros(3)}), "opt.m"),
+    (lambda m, a: a.update(extra=np.zeros(2)), "unexpected arrays"),
+    (lambda m, a: a.pop("loss_curve"), "loss_curve"),
+])
+def test_load_refuses_inconsistent_estimator_files(tmp_path, change, problem):
+    X, k = blobs()
+    path = FastBPClassifier(solver="adam", max_iter=2).fit(X, k).save(tmp_path / "m.npz")
+    _tamper(path, change)
+    with pytest.raises(fastbp.ModelFileError, match=problem) as info:
+        fastbp.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_load_refuses_a_bad_regressor_scale_and_the_wrong_kind(tmp_path):
+    X, _ = blobs()
+    path = FastBPRegressor(max_iter=2).fit(X, X[:, 0]).save(tmp_path / "r.npz")
+    with pytest.raises(fastbp.ModelFileError, match="not a FastBPClassifier"):
+        FastBPClassifier.load(path)
+    _tamper(path, lambda m, a: a.update(y_scale=np.zeros(1)))
+    with pytest.raises(fastbp.ModelFileError, match="y_scale"):
+        fastbp.load(path)
+    net_path = fastbp.Network([4, 3, 1]).save(tmp_path / "n.npz")
+    with pytest.raises(fastbp.ModelFileError, match="holds a Network"):
+        FastBPRegressor.load(net_path)
