@@ -1,0 +1,6 @@
+"""``python -m fastbp.cli``: the ``fastbp`` command."""
+import sys
+
+from . import main
+
+sys.exit(main())
