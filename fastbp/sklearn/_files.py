@@ -7,7 +7,7 @@ No scikit-learn import here; ``fastbp.sklearn`` uses these helpers.
 """
 import numpy as np
 
-from . import optim
+from .. import optim
 
 CODE_NAMES = {code: name for name, code in optim.CODES.items()}
 
