@@ -27,7 +27,7 @@ import numpy as np
 
 from . import _validation as v
 from . import init as _init
-from . import kernels, options, training
+from . import io, kernels, options, training
 from .layout import Layout
 
 
@@ -109,7 +109,6 @@ class Network:
         ``fastbp.load`` continues bit for bit as this network's would; with ``history`` its
         ``history_``. Load it with ``fastbp.load(path)`` or ``Network.load(path)``.
         """
-        from . import io
         meta, arrays = io.network_parts(self, generator=generator, history=history)
         return io.write(path, "Network", meta, arrays)
 
@@ -117,7 +116,6 @@ class Network:
     def load(cls, path):
         """The Network saved in ``path``; ValueError (``fastbp.io.ModelFileError``) naming
         the file if it is damaged, foreign, too new or holds something else."""
-        from . import io
         return io.load(path, kind="Network")
 
     # ------------------------------------------------------------------ structure
@@ -302,3 +300,6 @@ class Network:
         finally:
             self.history_ = last_fit
         return history.loss[0]
+
+
+io.register("Network", Network)

@@ -17,7 +17,7 @@ import copy
 import numpy as np
 
 from . import _validation as v
-from . import kernels, options, threads
+from . import io, kernels, options, threads
 from .network import Network
 from .training import DivergenceError, check_theta_finite, population_history
 
@@ -72,14 +72,12 @@ class Population:
         """Write the population to a model file (``fastbp.io``; atomic), returning ``path``:
         the architecture, ``thetas`` and each member's generator state (``generator``) and
         ``history_`` (``history``). Load it with ``fastbp.load`` or ``Population.load``."""
-        from . import io
         meta, arrays = io.population_parts(self, generator=generator, history=history)
         return io.write(path, "Population", meta, arrays)
 
     @classmethod
     def load(cls, path):
         """The Population saved in ``path`` (ValueError naming the file if it is not one)."""
-        from . import io
         return io.load(path, kind="Population")
 
     def __len__(self):
@@ -151,3 +149,6 @@ class Population:
                     population_history(losses[:e], lrs))
             losses[e] = mean
         return losses
+
+
+io.register("Population", Population)

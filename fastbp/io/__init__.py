@@ -25,14 +25,14 @@ from ._format import (BIT_GENERATORS, FORMAT, FORMAT_VERSION, MAX_HEADER_BYTES, 
                       ModelFileError)
 from ._generator import generator_from_json, generator_to_json
 from ._parts import (_load_network, network_from_parts, network_parts, population_from_parts,
-                     population_parts)
+                     population_parts, register)
 from ._read import read
 from ._write import atomic_write, write
 
 __all__ = ["BIT_GENERATORS", "FORMAT", "FORMAT_VERSION", "MAX_HEADER_BYTES", "SKLEARN_KINDS",
            "ModelFileError", "atomic_write", "generator_from_json", "generator_to_json", "load",
            "network_from_parts", "network_parts", "population_from_parts", "population_parts",
-           "read", "write"]
+           "read", "register", "write"]
 
 
 def load(path, kind=None):

@@ -3,11 +3,19 @@ import numpy as np
 
 from .. import _validation as v
 from ..layout import Layout
-from ..network import Network
-from ..population import Population
 from ..training import History
 from ._format import _dict, _short
 from ._generator import generator_from_json, generator_to_json
+
+#: the classes the parts rebuild, by kind. fastbp.network and fastbp.population register
+#: themselves when imported (``register``): io sits below them in the data flow (their
+#: ``save`` / ``load`` use it), so it must not import them.
+CLASSES = {}
+
+
+def register(kind, cls):
+    """Make ``cls`` the class that model files of ``kind`` ("Network", "Population") build."""
+    CLASSES[kind] = cls
 
 
 # ---------------------------------------------------------------------------- Network
@@ -90,7 +98,8 @@ def _network(arch, theta, generator, history, arrays, prefix):
     if bad.any():
         raise ValueError(f"theta holds {int(bad.sum())} non-finite value(s)")
     rng = generator_from_json(generator) if generator is not None else np.random.default_rng()
-    net = Network.__new__(Network)
+    cls = CLASSES["Network"]
+    net = cls.__new__(cls)
     net.__setstate__({"hidden": hidden, "output": output, "loss_name": loss, "init": init,
                       "dtype": dtype, "layout": layout, "_theta": theta, "_rng": rng,
                       "history_": _history_from(history, arrays, prefix)})
@@ -194,7 +203,8 @@ def population_from_parts(meta, arrays):
                              f"members.{r}."))
         names += _history_names(entry["history"], f"members.{r}.")
     _no_extra(arrays, names)
-    pop = Population.__new__(Population)
+    cls = CLASSES["Population"]
+    pop = cls.__new__(cls)
     pop.members, pop.dtype, pop.thetas = nets, nets[0].dtype, thetas
     pop._attach()
     return pop
