@@ -139,11 +139,17 @@ def train(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_size):
 
 
 @inline
+def borrowed_workspace(ws):
+    """The workspace with borrowed arrays (no reference counting inside the kernels)."""
+    return Workspace(borrow(ws.z), borrow(ws.a), borrow(ws.delta), borrow(ws.grad),
+                     borrow(ws.units), borrow(ws.mask))
+
+
+@inline
 def borrowed(theta, ws, opt, drop):
     """theta, the workspace, the optimiser state and dropout with borrowed arrays."""
     return (borrow(theta),
-            Workspace(borrow(ws.z), borrow(ws.a), borrow(ws.delta), borrow(ws.grad),
-                      borrow(ws.units), borrow(ws.mask)),
+            borrowed_workspace(ws),
             OptState(opt.code, borrow(opt.hp), borrow(opt.m), borrow(opt.v), borrow(opt.t)),
             Dropout(borrow(drop.keep), borrow(drop.scale), drop.seed, borrow(drop.counter)))
 

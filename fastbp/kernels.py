@@ -50,8 +50,8 @@ from ._blocks import (apply_gradient as apply_gradient_block, backward_accumulat
 from ._jit import U, borrow, cast_like, inline, jit
 from . import dropout
 from .dropout import Dropout
-from .epochs import train
-from .layout import ACT, SIZES, W_OFF, Workspace
+from .epochs import borrowed_workspace, train
+from .layout import ACT, SIZES, W_OFF
 from .rules import OptState
 
 
@@ -60,13 +60,6 @@ def _sgd_consts(theta, lr):
     """The rules' scalars of plain SGD at rate ``lr`` (it keeps no state)."""
     zero_ = cast_like(theta, 0.0)
     return rules.Consts(lr, zero_, zero_, zero_, zero_, zero_, zero_, lr)
-
-
-@inline
-def _borrowed(ws):
-    """The workspace with borrowed arrays (no reference counting inside the kernels)."""
-    return Workspace(borrow(ws.z), borrow(ws.a), borrow(ws.delta), borrow(ws.grad),
-                     borrow(ws.units), borrow(ws.mask))
 
 
 @inline
@@ -79,7 +72,7 @@ def _one_example(a, x, n0):
 @jit
 def forward(theta, spec, ws, x):
     """Forward pass of one example x; returns a^(L-1), a view into ws.a (valid until the next call)."""
-    th, tab, wsb, xb = borrow(theta), borrow(spec.table), _borrowed(ws), borrow(x)
+    th, tab, wsb, xb = borrow(theta), borrow(spec.table), borrowed_workspace(ws), borrow(x)
     check.network_fits(th, tab, spec.loss, wsb, False)
     check.x_fits(tab, xb)
     _one_example(wsb.a, xb, U(tab[SIZES, 0]))
@@ -91,7 +84,7 @@ def forward(theta, spec, ws, x):
 @jit
 def output_delta(spec, ws, y):
     """delta^(L-1) = dC/dz^(L-1) into ws.delta after ``forward``; returns the example's cost."""
-    tab, wsb, yb = borrow(spec.table), _borrowed(ws), borrow(y)
+    tab, wsb, yb = borrow(spec.table), borrowed_workspace(ws), borrow(y)
     check.output_fits(tab, spec.loss, wsb, yb)
     return output_delta_block(tab, spec.loss, wsb.z, wsb.a, wsb.delta,
                               yb.reshape((1, yb.shape[0])), U(0))
@@ -100,7 +93,7 @@ def output_delta(spec, ws, y):
 @jit
 def example_cost(spec, ws, y):
     """The cost of the example last passed to ``forward`` (no delta)."""
-    tab, wsb, yb = borrow(spec.table), _borrowed(ws), borrow(y)
+    tab, wsb, yb = borrow(spec.table), borrowed_workspace(ws), borrow(y)
     check.output_fits(tab, spec.loss, wsb, yb)
     return cost_block(tab, spec.loss, wsb.z, wsb.a, yb.reshape((1, yb.shape[0])), U(0))
 
@@ -113,7 +106,7 @@ def backward_update(theta, spec, ws, lr, l2=0.0):
     delta^l = (W^l)^T delta^(l+1) * g'(z^l) and are then replaced by
     W^l - lr * (delta^(l+1) (a^l)^T + l2 * W^l); b^l -= lr * delta^(l+1).
     """
-    th, tab, wsb = borrow(theta), borrow(spec.table), _borrowed(ws)
+    th, tab, wsb = borrow(theta), borrow(spec.table), borrowed_workspace(ws)
     check.network_fits(th, tab, spec.loss, wsb, False)
     none = th[:0]  # plain SGD keeps no state
     backward_update_block(rules.SGD, l2 != 0.0, th, none, none, _sgd_consts(th, lr), l2,
@@ -126,7 +119,7 @@ def backward_accumulate(theta, spec, ws):
 
     ws.grad[W^l] += delta^(l+1) (a^l)^T,  ws.grad[b^l] += delta^(l+1).
     """
-    th, tab, wsb = borrow(theta), borrow(spec.table), _borrowed(ws)
+    th, tab, wsb = borrow(theta), borrow(spec.table), borrowed_workspace(ws)
     check.network_fits(th, tab, spec.loss, wsb, True)
     backward_accumulate_block(th, tab, wsb.z, wsb.a, wsb.delta, wsb.grad, wsb.mask, False)
 
@@ -137,7 +130,7 @@ def apply_gradient(theta, spec, ws, lr, l2, m):
 
     ``m`` is the number of examples summed into ws.grad (the mini-batch size).
     """
-    th, tab, wsb = borrow(theta), borrow(spec.table), _borrowed(ws)
+    th, tab, wsb = borrow(theta), borrow(spec.table), borrowed_workspace(ws)
     check.network_fits(th, tab, spec.loss, wsb, True)
     none = th[:0]
     apply_gradient_block(rules.SGD, th, none, none, _sgd_consts(th, lr), l2, tab, wsb.grad, m)
@@ -146,7 +139,7 @@ def apply_gradient(theta, spec, ws, lr, l2, m):
 @jit
 def sgd_step(theta, spec, ws, x, y, lr, l2=0.0):
     """One in-place per-example SGD step on (x, y); returns that example's cost before the step."""
-    th, tab, wsb, xb, yb = borrow(theta), borrow(spec.table), _borrowed(ws), borrow(x), borrow(y)
+    th, tab, wsb, xb, yb = borrow(theta), borrow(spec.table), borrowed_workspace(ws), borrow(x), borrow(y)
     check.network_fits(th, tab, spec.loss, wsb, False)
     check.x_fits(tab, xb)
     check.y_fits(tab, yb)
@@ -179,7 +172,7 @@ def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
     rows of ``order`` (the last may be smaller), each updating with its mean gradient.
     Returns the sum of the examples' costs, each measured just before its update.
     """
-    th, tab, wsb = borrow(theta), borrow(spec.table), _borrowed(ws)
+    th, tab, wsb = borrow(theta), borrow(spec.table), borrowed_workspace(ws)
     X, Y, order = borrow(X), borrow(Y), borrow(order)
     check.network_fits(th, tab, spec.loss, wsb, True)
     check.pass_fits(tab, X, Y, order, batch_size)
@@ -218,7 +211,7 @@ def l2_term(theta, spec):
 @jit
 def loss(theta, spec, ws, X, Y, l2):
     """Mean cost over the rows of (X, Y) plus (l2 / 2) * sum(W^2)."""
-    th, X, Y, tab, wsb = borrow(theta), borrow(X), borrow(Y), borrow(spec.table), _borrowed(ws)
+    th, X, Y, tab, wsb = borrow(theta), borrow(X), borrow(Y), borrow(spec.table), borrowed_workspace(ws)
     check.network_fits(th, tab, spec.loss, wsb, False)
     check.data_fits(tab, X, Y)
     n = X.shape[0]
@@ -236,7 +229,7 @@ def loss_and_gradient(theta, spec, ws, X, Y, l2, grad):
 
     grad = mean_i dC_i/dtheta + l2 * W on the weights.
     """
-    th, X, Y, tab, wsb = borrow(theta), borrow(X), borrow(Y), borrow(spec.table), _borrowed(ws)
+    th, X, Y, tab, wsb = borrow(theta), borrow(X), borrow(Y), borrow(spec.table), borrowed_workspace(ws)
     grad = borrow(grad)
     n_params, _ = check.network_fits(th, tab, spec.loss, wsb, True)
     check.data_fits(tab, X, Y)
@@ -269,7 +262,7 @@ def loss_and_gradient(theta, spec, ws, X, Y, l2, grad):
 @jit
 def predict(theta, spec, ws, X, out):
     """out[i] = a^(L-1) for each row X[i]."""
-    th, X, out, tab, wsb = borrow(theta), borrow(X), borrow(out), borrow(spec.table), _borrowed(ws)
+    th, X, out, tab, wsb = borrow(theta), borrow(X), borrow(out), borrow(spec.table), borrowed_workspace(ws)
     check.network_fits(th, tab, spec.loss, wsb, False)
     if X.shape[1] != tab[SIZES, 0]:
         raise ValueError("X must have n_inputs columns (X.shape[1] == spec.table[SIZES, 0])")
