@@ -125,6 +125,7 @@ _install()
 
 
 _cache_ok = {}
+_warned = []
 
 
 def can_cache(func):
@@ -133,7 +134,8 @@ def can_cache(func):
     folder = os.path.dirname(os.path.abspath(func.__code__.co_filename))
     if folder not in _cache_ok:
         ok = _numba_locator(func, func.__code__.co_filename) is not None
-        if not ok and not any(_cache_ok.get(f) is False for f in _cache_ok):
+        if not ok and not _warned:
+            _warned.append(folder)
             warnings.warn(
                 f"fastbp finds no writable numba cache location for {folder} (the package's "
                 "__pycache__ and the user's cache directory are read-only): its kernels are "
