@@ -1,5 +1,6 @@
 """Issue "Trust", parts 1 and 5: one network used from several threads; copies that stay
 what they claim (pickle, copy.copy, copy.deepcopy, Network.copy, Population copies)."""
+import contextlib
 import copy
 import inspect
 import pickle
@@ -100,14 +101,25 @@ def test_predict_while_another_thread_fits_sees_the_same_theta_exactly():
 
 
 # ---------------------------------------------------------------- training from threads
-def hold_training(net, X, Y, inside, release):
-    """A fit whose callback signals ``inside`` and waits for ``release``: the training lock
-    is provably held while the test acts."""
+@contextlib.contextmanager
+def training_held(net, X, Y):
+    """Inside, another thread's fit of ``net`` is in its callback (the training lock is
+    provably held); on exit the fit stops after that epoch and its thread is joined."""
+    inside, release = threading.Event(), threading.Event()
+
     def callback(net, epoch, history):
         inside.set()
         release.wait(30)
         return True  # stop after this epoch
-    return lambda: net.fit(X, Y, epochs=5, lr=0.01, callback=callback)
+
+    holder = threading.Thread(target=lambda: net.fit(X, Y, epochs=5, lr=0.01, callback=callback))
+    holder.start()
+    try:
+        assert inside.wait(30)
+        yield
+    finally:
+        release.set()
+        holder.join()
 
 
 @pytest.mark.parametrize("second", ["fit", "partial_fit", "partial_fit_1d", "population"])
@@ -118,11 +130,7 @@ def test_a_second_training_while_one_runs_is_refused(second):
         net = pop.members[1]
     else:
         net = fastbp.Network([64, 32, 10], output="softmax", seed=0)
-    inside, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=hold_training(net, X, Y, inside, release))
-    holder.start()
-    try:
-        assert inside.wait(30)
+    with training_held(net, X, Y):
         before = net.theta.copy()
         with pytest.raises(RuntimeError, match="being trained by another thread"):
             if second == "fit":
@@ -134,9 +142,6 @@ def test_a_second_training_while_one_runs_is_refused(second):
             else:
                 pop.fit(X, Y, epochs=1)
         np.testing.assert_array_equal(net.theta, before)  # the refused call changed nothing
-    finally:
-        release.set()
-        holder.join()
     net.fit(X, Y, epochs=1)  # the lock is free again
     if second == "population":
         pop.fit(X, Y, epochs=1)  # and every member's lock was released after the refusal
@@ -231,16 +236,9 @@ def test_a_copy_has_views_of_its_own_theta_and_no_shared_scratch(how):
 def test_a_copy_made_while_the_original_trains_can_train():
     X, Y = data(200)
     net = fastbp.Network([64, 32, 10], output="softmax", seed=0)
-    inside, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=hold_training(net, X, Y, inside, release))
-    holder.start()
-    try:
-        assert inside.wait(30)
+    with training_held(net, X, Y):
         for how, make in COPIES.items():
             make(net).fit(X, Y, epochs=1)  # fresh lock: not held by the original's fit
-    finally:
-        release.set()
-        holder.join()
 
 
 POP_COPIES = {
