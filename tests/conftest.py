@@ -34,3 +34,28 @@ def make_data(output, n=20, n_in=4, n_out=3, seed=0, dtype=np.float64):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """One Dask ``LocalCluster`` of two worker processes (one thread each) for every Dask
+    test of the session, closed at the end. Skipped when the ``dask`` extra is missing.
+
+    Workers are processes (as on a real cluster): everything sent to them is pickled. Their
+    start and every operation on them are bounded by timeouts, so a broken cluster fails the
+    tests instead of hanging CI."""
+    pytest.importorskip("dask_ml")
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "60s",
+                          "distributed.worker.daemon": False}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=40)
+        client = distributed.Client(cluster, timeout="60s")
+    try:
+        client.wait_for_workers(2, timeout=120)
+        yield client
+    finally:
+        client.close(timeout=30)
+        cluster.close(timeout=30)
