@@ -13,6 +13,7 @@ from .layout import Layout, Spec, Workspace
 from .network import Network
 from .population import Population
 from .training import DivergenceError, History
+from .warmup import warmup
 
 __version__ = "0.1.0"
 
@@ -21,4 +22,4 @@ KERNEL_API_VERSION = 1
 
 __all__ = ["Network", "Population", "History", "DivergenceError", "gradcheck", "numerical_gradient", "Layout",
            "Spec", "Workspace", "kernels", "baseline", "__version__", "KERNEL_API_VERSION", "cache", "clear_cache",
-           "SOURCE_STAMP", "load", "ModelFileError"]
+           "SOURCE_STAMP", "load", "ModelFileError", "warmup"]

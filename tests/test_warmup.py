@@ -1,0 +1,58 @@
+"""fastbp.warmup compiles what a later fit uses: that fit adds no compiled signature."""
+import gc
+import sys
+
+import numpy as np
+import pytest
+from numba.core.registry import CPUDispatcher
+
+import fastbp
+
+W = sys.modules["fastbp.warmup"]  # the module (fastbp.warmup is the function)
+
+
+def signatures():
+    """Compiled signatures of every fastbp dispatcher in this process (one per compile)."""
+    return sum(len(o.signatures) for o in gc.get_objects()
+               if isinstance(o, CPUDispatcher)
+               and getattr(o.py_func, "__module__", "").startswith("fastbp"))
+
+
+def test_a_fit_after_warmup_compiles_nothing():
+    seconds = fastbp.warmup(dtypes=("float32",), paths=("sgd", "minibatch", "predict"))
+    assert set(seconds) == {("float32", p) for p in ("sgd", "minibatch", "predict")}
+    assert all(s >= 0 for s in seconds.values())
+    before = signatures()
+    assert before > 0
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(50, 7)).astype(np.float32)
+    y = rng.integers(0, 3, 50)
+    # other sizes, depth, activations and loss than warmup's tiny net: run-time data
+    net = fastbp.Network([7, 6, 5, 3], hidden=("tanh", "relu"), output="softmax",
+                         dtype="float32", seed=1)
+    net.fit(X, y, epochs=2, lr=0.05, l2=1e-3)
+    net.fit(X, y, epochs=1, lr=0.05, batch_size=8, validation_data=(X, y))
+    net.predict(X)
+    assert signatures() == before
+    # a path warmup did not run does compile (the count can move: the test can fail)
+    net.fit(X, y, epochs=1, lr=0.01, optimizer="adam")
+    assert signatures() > before
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"dtypes": ("float16",)}, "dtypes has 'float16'"),
+    ({"dtypes": ("nonsense",)}, "dtypes has 'nonsense'"),
+    ({"paths": ("sgd", "hogwild")}, "paths has 'hogwild'"),
+    ({"paths": (3,)}, "paths has 3"),
+])
+def test_unknown_names_are_refused_before_any_work(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fastbp.warmup(**kwargs)
+
+
+def test_dtype_spellings_and_a_single_name():
+    assert W._names("dtypes", np.float64, W.DTYPES, W._dtype_name) == ("float64",)
+    assert W._names("dtypes", "f4", W.DTYPES, W._dtype_name) == ("float32",)
+    assert W._names("paths", "sgd", tuple(W.PATHS)) == ("sgd",)
+    with pytest.raises(TypeError, match="paths must be a sequence"):
+        fastbp.warmup(paths=5)
