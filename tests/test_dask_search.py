@@ -144,6 +144,9 @@ def test_incremental_classes(dask_client):
     assert inc.predict_proba(dX).compute().shape == (96, 4)
 
 
+# dask-ml scores a frame as a Dask array (no feature names) and compares labels as pyarrow bools
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+@pytest.mark.filterwarnings("ignore:Dask currently has limited support")
 def test_incremental_dataframe_from_csv_files(dask_client, tmp_path):
     X, y, _ = _data()
     cols = [f"x{j}" for j in range(5)]
@@ -188,7 +191,9 @@ def test_hyperband(dask_client):
     grid = {"learning_rate_init": [0.003, 0.01, 0.03, 0.1], "solver": ["sgd", "adam"]}
     search = HyperbandSearchCV(FastBPClassifier((8,), random_state=0), grid, max_iter=9,
                                random_state=0)
-    search.fit(dX, dy, classes=CLASSES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # 8 candidates, fewer than max_iter=9
+        search.fit(dX, dy, classes=CLASSES)
     assert search.best_params_["learning_rate_init"] in grid["learning_rate_init"]
     assert search.best_params_["solver"] in grid["solver"]
     assert search.metadata_["n_models"] == len(search.model_history_) >= len(grid["solver"])
@@ -273,7 +278,7 @@ def test_process_model_forked_worker_and_restart(dask_client):
     with dask.config.set(config), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # fork from a threaded process
         cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=40)
+                                           dashboard_address=":0", silence_logs=40)
         client = distributed.Client(cluster, timeout="60s")
         try:
             client.wait_for_workers(1, timeout=TIMEOUT)
