@@ -140,3 +140,16 @@ def test_warm_plugin_on_process_workers(dask_client):
     warmed = dask_client.run(lambda dask_worker: sorted(dask_worker.fastbp_warmup))
     assert len(warmed) == 2
     assert all(w == [("float64", "predict")] for w in warmed.values())
+
+
+def test_example_runs_on_the_cluster(dask_client, capsys):
+    pytest.importorskip("sklearn")
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples"))
+    import dask_sweep
+
+    res = dask_sweep.main(["--epochs", "1", "--scheduler", dask_client.scheduler.address])
+    out = capsys.readouterr().out
+    assert "36 configs in 6 tasks" in out and "val_accuracy" in out
+    assert res.table["val_accuracy"].max() > 0.85

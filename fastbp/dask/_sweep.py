@@ -67,7 +67,7 @@ def _connected(client, cluster):
         with distributed.Client(client, timeout="60s") as c:
             yield c
     elif client is None:
-        kw = {"dashboard_address": None, "silence_logs": 40, **(cluster or {})}
+        kw = {"dashboard_address": ":0", "silence_logs": 40, **(cluster or {})}
         with distributed.LocalCluster(**kw) as lc, distributed.Client(lc) as c:
             yield c
     else:
@@ -91,7 +91,8 @@ def sweep(configs, X, Y, X_val=None, Y_val=None, *, client=None, members_per_tas
     client: a ``distributed.Client``, a scheduler address, or None (a LocalCluster, with
     ``cluster`` as its keyword arguments, started and closed here). n_threads: numba
     threads per task (1 suits one-thread workers; None: numba's pool). warm: register
-    ``WarmupPlugin`` for the configs' dtypes first (True) or the plugin given.
+    ``WarmupPlugin`` first: True for the configs' dtypes and the paths a task takes
+    (population, predict), or the plugin given.
 
     Everything is checked before anything is submitted; a diverged member gets NaN scores
     and its epoch in ``diverged_at``, the others are unaffected.
@@ -105,7 +106,9 @@ def sweep(configs, X, Y, X_val=None, Y_val=None, *, client=None, members_per_tas
     Y_val = None if Y_val is None else np.asarray(Y_val)
     _check_data(configs, X, Y, X_val, Y_val)
     if warm is True:
-        warm = WarmupPlugin(dtypes=sorted({c["dtype"] for c in configs}))
+        # the paths a sweep task takes (a Population, the validation scores)
+        warm = WarmupPlugin(dtypes=sorted({c["dtype"] for c in configs}),
+                            paths=("population", "predict"))
     elif warm is not False and not isinstance(warm, WarmupPlugin):
         raise TypeError(f"warm must be True, False or a WarmupPlugin, got {warm!r}")
     tasks = _configs.blocks(configs, members_per_task)
