@@ -235,23 +235,26 @@ def _round_trips(client, X, Y, y):
     def run(f, *args):
         return client.submit(f, *args, pure=False).result(timeout=TIMEOUT)
 
+    # each local run first: it compiles (or loads) the kernels here and fills numba's cache,
+    # from which the worker then loads them instead of compiling them again at the same time
     net = fastbp.Network([5, 6, 3], output="softmax", seed=4)
-    remote = run(_train_network, net, X, Y)
     local = _train_network(copy.deepcopy(net), X, Y)  # net.copy() would draw a new stream
+    remote = run(_train_network, net, X, Y)
     np.testing.assert_array_equal(remote.theta, local.theta)
     np.testing.assert_array_equal(run(remote.predict, X), local.predict(X))
     assert remote.history_.loss == local.history_.loss
 
     pop = fastbp.Population([5, 4, 3], 3, output="softmax", seeds=[7, 8, 9])
+    local_pop = _train_population(copy.deepcopy(pop), X, Y)
     remote_pop = run(_train_population, pop, X, Y)
-    local_pop = _train_population(pop, X, Y)  # pop itself: the submitted copy was pickled
     np.testing.assert_array_equal(remote_pop.thetas, local_pop.thetas)
     assert all(np.shares_memory(m.theta, remote_pop.thetas) for m in remote_pop.members)
     np.testing.assert_array_equal(run(remote_pop.predict, X), local_pop.predict(X))
 
     est = FastBPClassifier((6,), solver="adam", max_iter=3, random_state=5)
-    remote_est = run(_fit, est, X, y)  # an unfitted estimator out, a fitted one back
     local_est = _fit(FastBPClassifier(**est.get_params()), X, y)
+    remote_est = run(_fit, est, X, y)  # an unfitted estimator out, a fitted one back
+    assert not hasattr(est, "network_")  # what was trained was the worker's copy
     np.testing.assert_array_equal(remote_est.network_.theta, local_est.network_.theta)
     np.testing.assert_array_equal(run(remote_est.predict_proba, X), local_est.predict_proba(X))
     # a fitted one out: partial_fit there continues adam's state as it does here
