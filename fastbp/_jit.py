@@ -7,7 +7,8 @@ checks that detect a diverging run must keep working. Division follows IEEE sema
 import numpy as np
 from numba import config, njit, types
 from numba.core import cgutils
-from numba.extending import intrinsic, overload
+from numba.core.datamodel.models import ArrayModel
+from numba.extending import intrinsic, overload, register_model
 
 from .cache import can_cache
 
@@ -50,6 +51,29 @@ def pjit(func):
     return njit(**_flags(func, parallel=True))(func)
 
 
+class Borrowed(types.Array):
+    """The type of a borrowed array (``borrow``): an array whose meminfo is NULL. numba
+    would still call NRT_incref / NRT_decref on it (no-ops, but calls) at every binding
+    and around every call that the refcount pruning pass cannot see through; with its
+    blocks inlined, the 2-4-1 per-example step made ~40 such calls (0.07 of 0.21 µs).
+    With this type numba emits none. Types derived from it (a slice, a copy) are ordinary
+    arrays again, because numba derives the type of a new allocation the same way and
+    that one must be counted (a slice of a borrowed array just counts a NULL meminfo)."""
+
+    def __init__(self, dtype, ndim, layout, readonly=False, aligned=True):
+        name = "borrowed %s(%s, %sd, %s)" % ("readonly array" if readonly else "array",
+                                             dtype, ndim, layout)
+        super().__init__(dtype, ndim, layout, readonly=readonly, name=name, aligned=aligned)
+
+
+@register_model(Borrowed)
+class _BorrowedModel(ArrayModel):
+    """An array's data model with no member for reference counting to visit."""
+
+    def traverse(self, builder):
+        return []
+
+
 @intrinsic
 def _borrow(typingctx, arr):
     """The same array without its reference-counted owner (meminfo set to NULL).
@@ -62,12 +86,11 @@ def _borrow(typingctx, arr):
     """
     if not isinstance(arr, types.Array):
         return None
-    sig = arr(arr)
+    sig = Borrowed(arr.dtype, arr.ndim, arr.layout, not arr.mutable, arr.aligned)(arr)
 
     def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        src = context.make_array(aryty)(context, builder, value=args[0])
-        dst = context.make_array(aryty)(context, builder)
+        src = context.make_array(signature.args[0])(context, builder, value=args[0])
+        dst = context.make_array(signature.return_type)(context, builder)
         dst.meminfo = cgutils.get_null_value(dst.meminfo.type)
         dst.parent = cgutils.get_null_value(dst.parent.type)
         dst.nitems = src.nitems
