@@ -51,7 +51,7 @@ def dask_client():
     with dask.config.set({"distributed.comm.timeouts.connect": "60s",
                           "distributed.worker.daemon": False}):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=40)
+                                           dashboard_address=":0", silence_logs=40)
         client = distributed.Client(cluster, timeout="60s")
     try:
         client.wait_for_workers(2, timeout=120)
