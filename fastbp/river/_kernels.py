@@ -1,0 +1,104 @@
+"""The two kernels behind ``fastbp.river``'s per-example calls, on plain arrays.
+
+Plain SGD without l2 trains through ``fastbp.kernels.checked_step`` (the kernel that
+``Network.partial_fit`` uses, so a stream of ``learn_one`` calls is bit for bit a Network
+trained per example). The other optimisers, and l2, go through ``checked_opt_step`` here:
+the same step as ``fastbp.optim.step`` with the same checks and roll-back as
+``checked_step``, so that a failed example leaves theta *and* the optimiser state as they
+were. Plain arrays instead of NamedTuples because they dispatch faster from Python.
+"""
+import numpy as np
+
+from .. import _checks as check
+from .. import rules
+from .._blocks import backward_update, forward, out_slot, output_delta
+from .._jit import U, borrow, jit
+from ..kernels import _targets_ok
+from ..layout import SIZES
+
+
+@jit
+def checked_opt_step(theta, table, loss_code, units, x, y, code, hp, m, v, t, backup):
+    """One step of optimiser ``code`` (state hp, m, v, t as in ``OptState``) on (x, y).
+
+    Returns (status, cost) as ``fastbp.kernels.checked_step``: 0 the step was taken; 1 x
+    or y non-finite or y outside the loss's domain, nothing changed; 2 the cost or the new
+    parameters are non-finite, and theta, m, v, t were restored. ``backup`` is a (3, P)
+    scratch buffer this function overwrites.
+    """
+    tab, xb, yb, th, bk, ub = (borrow(table), borrow(x), borrow(y), borrow(theta),
+                               borrow(backup), borrow(units))
+    mb, vb, hpb, tb = borrow(m), borrow(v), borrow(hp), borrow(t)
+    n_params, n_units = check.spec_sizes(tab, loss_code)
+    check.theta_fits(th, n_params)
+    check.units_fit(ub, n_units)
+    check.x_fits(tab, xb)
+    check.y_fits(tab, yb)
+    if bk.shape[0] != 3 or bk.shape[1] != n_params:
+        raise ValueError("backup must have shape (3, n_params)")
+    if mb.shape[0] not in (0, n_params) or vb.shape[0] not in (0, n_params):
+        raise ValueError("m and v must be empty or of theta's size")
+    if hpb.shape[0] != 6 or tb.shape[0] != 1:
+        raise ValueError("hp must have 6 entries and t 1")
+    for k in range(U(xb.shape[0])):
+        if not np.isfinite(xb[k]):
+            return 1, 0.0
+    if not _targets_ok(tab, loss_code, yb):
+        return 1, 0.0
+    P = U(th.shape[0])
+    nm = U(mb.shape[0])
+    nv = U(vb.shape[0])
+    for p in range(P):
+        bk[0, p] = th[p]
+    for p in range(nm):
+        bk[1, p] = mb[p]
+    for p in range(nv):
+        bk[2, p] = vb[p]
+    t_before = tb[0]
+    zb, ab, db, maskb = ub[0], ub[1], ub[2], ub[3]
+    for k in range(U(xb.shape[0])):
+        ab[k] = xb[k]
+    forward(th, tab, zb, ab, 0)
+    cost = output_delta(tab, loss_code, zb, ab, db, yb.reshape((1, yb.shape[0])), U(0))
+    finite = np.isfinite(cost)
+    if finite:
+        opt = rules.OptState(code, hpb, mb, vb, tb)
+        l2 = hpb[rules.L2]
+        backward_update(code, l2 != 0.0, th, mb, vb, rules.next_consts(opt), l2, tab, zb, ab,
+                        db, maskb, False, 0)
+        for p in range(P):
+            if not np.isfinite(th[p]):
+                finite = False
+                break
+    if not finite:
+        for p in range(P):
+            th[p] = bk[0, p]
+        for p in range(nm):
+            mb[p] = bk[1, p]
+        for p in range(nv):
+            vb[p] = bk[2, p]
+        tb[0] = t_before
+        return 2, cost
+    return 0, cost
+
+
+@jit
+def predict_row(theta, table, loss_code, units, x, out):
+    """out = the network's output for x; returns False (out untouched) if x is not finite."""
+    tab, xb, th, ub, ob = borrow(table), borrow(x), borrow(theta), borrow(units), borrow(out)
+    n_params, n_units = check.spec_sizes(tab, loss_code)
+    check.theta_fits(th, n_params)
+    check.units_fit(ub, n_units)
+    check.x_fits(tab, xb)
+    o, n, _ = out_slot(tab)
+    if ob.shape[0] != n:
+        raise ValueError("out must have n_outputs entries")
+    zb, ab = ub[0], ub[1]
+    for k in range(U(tab[SIZES, 0])):
+        if not np.isfinite(xb[k]):
+            return False
+        ab[k] = xb[k]
+    forward(th, tab, zb, ab, 0)
+    for k in range(n):
+        ob[k] = ab[o + k]
+    return True
