@@ -65,9 +65,8 @@ def _predict(dtype):
     net.predict(X)
     net.predict(X[0])
     net.loss(X, y)
-    net.loss(X, y, l2=1e-4)
-    # validation inside fit runs the same loss kernel
-    net.fit(X, y, epochs=1, lr=0.01, validation_data=(X, y))
+    net.loss(X, y, l2=1e-4)  # also the kernel of fit's validation loss (no fit here: a
+    # fit would compile the sgd path too, which a sweep's workers do not need)
 
 
 PATHS = {"sgd": _sgd, "minibatch": _minibatch, "optimizers": _optimizers,
@@ -106,10 +105,10 @@ def warmup(dtypes=("float64",), paths=tuple(PATHS)):
 
     paths: ``sgd`` (per example), ``minibatch`` (batch_size > 1, any optimiser or dropout),
     ``optimizers`` (momentum/nesterov/adam... per example), ``dropout`` (per example),
-    ``population`` (``Population.fit``), ``predict`` (``predict``, ``loss`` and validation
-    inside ``fit``). Each path is covered with and without l2. Hogwild (``Network.fit``
-    with ``n_threads``) is not covered. A second call in the same process takes
-    milliseconds: everything is compiled already.
+    ``population`` (``Population.fit``), ``predict`` (``predict``, ``loss``: also the
+    validation loss inside ``fit``). Each path is covered with and without l2. Hogwild
+    (``Network.fit`` with ``n_threads``) is not covered. A second call in the same process
+    takes milliseconds: everything is compiled already.
     """
     dtypes = _names("dtypes", dtypes, DTYPES, _dtype_name)
     paths = _names("paths", paths, tuple(PATHS))

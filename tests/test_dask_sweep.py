@@ -153,3 +153,15 @@ def test_example_runs_on_the_cluster(dask_client, capsys):
     out = capsys.readouterr().out
     assert "36 configs in 6 tasks" in out and "val_accuracy" in out
     assert res.table["val_accuracy"].max() > 0.85
+
+
+def test_import_fastbp_does_not_import_dask_and_the_extra_is_named():
+    import subprocess
+    import sys
+    code = ("import sys, fastbp; assert 'distributed' not in sys.modules and 'dask' not in "
+            "sys.modules, 'import fastbp imported dask'; sys.modules['distributed'] = None\n"
+            "try:\n    import fastbp.dask\nexcept ImportError as e:\n    print(e)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert "pip install 'fastbp[dask]'" in out.stdout

@@ -18,15 +18,17 @@ class WarmupPlugin(distributed.WorkerPlugin):
     """Runs ``fastbp.warmup(dtypes, paths)`` on every worker as it starts (and on workers
     that join later), so no task pays numba's compile or cache load. Register it with
     ``client.register_plugin(WarmupPlugin())`` (``sweep(warm=True)`` does). The seconds per
-    (dtype, path) are kept as ``worker.fastbp_warmup``."""
+    (dtype, path) are kept as ``worker.fastbp_warmup`` (the last plugin's)."""
 
-    name = "fastbp-warmup"
-    idempotent = True  # registering it again (a second sweep) does not warm again
+    idempotent = True  # registering the same one again (a second sweep) does not warm again
 
     def __init__(self, dtypes=("float64",), paths=("sgd", "minibatch", "population", "predict")):
         from ..warmup import DTYPES, PATHS, _dtype_name, _names  # checked here, not on workers
         self.dtypes = _names("dtypes", dtypes, DTYPES, _dtype_name)
         self.paths = _names("paths", paths, tuple(PATHS))
+        # one name per configuration: a plugin of the same name would be ignored (idempotent)
+        # or replace this one
+        self.name = f"fastbp-warmup-{'-'.join(self.dtypes)}-{'-'.join(self.paths)}"
 
     async def setup(self, worker):
         # compile in a thread: a blocking setup would stall the worker's event loop (and its
