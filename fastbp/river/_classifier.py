@@ -48,8 +48,8 @@ class MLPClassifier(OnlineMLP, base.MiniBatchClassifier):
 
     """
 
-    def __init__(self, hidden_layer_sizes=(32,), activation="relu", optimizer="adam",
-                 lr=0.01, l2=0.0, momentum=0.9, seed=None):
+    def __init__(self, hidden_layer_sizes=(32,), activation="relu", optimizer="sgd",
+                 lr=0.05, l2=0.0, momentum=0.9, seed=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
@@ -72,9 +72,7 @@ class MLPClassifier(OnlineMLP, base.MiniBatchClassifier):
             j = self._class_index.get(y)
             # the common case: a known label and no new feature
             if j is not None and not self._fill(x, eng.x):
-                yb = eng.y
-                yb.fill(0.0)
-                yb[j] = 1.0
+                eng.y = eng.onehot[j]
                 if self._train(eng) == 1:
                     self._check_all(x)  # raises, naming the feature
                 return
@@ -110,8 +108,7 @@ class MLPClassifier(OnlineMLP, base.MiniBatchClassifier):
         elif eng.net.sizes[0] != n_in or eng.net.sizes[-1] != n_out:
             eng = eng.grown(n_in, n_out, self._rng)
         self._fill(x, eng.x)
-        eng.y.fill(0.0)
-        eng.y[self._class_index[y]] = 1.0
+        eng.y = eng.onehot[self._class_index[y]]
         self._train(eng)
         self._engine = eng
 
@@ -122,26 +119,28 @@ class MLPClassifier(OnlineMLP, base.MiniBatchClassifier):
             self.learn_one(x, label)
 
     # ------------------------------------------------------------------ prediction
-    def _proba(self, x):
-        """The output probabilities for x (self._engine.out) after the checks."""
+    def _forward(self, x):
+        """The index of x's most probable class; the probabilities in self._engine.out."""
         eng = self._engine
         self._fill(x, eng.x)
-        if not eng.forward():
-            self._check_all(x)
-        return eng.out
+        best = eng.forward()
+        if best < 0:
+            self._check_all(x)  # raises, naming the feature
+        return best
 
     def predict_proba_one(self, x, **kwargs):
         if self._engine is None:
             self._check_all(x)
             n = len(self.classes_)
             return {c: 1.0 / n for c in self.classes_}
-        return dict(zip(self.classes_, self._proba(x).tolist()))
+        self._forward(x)
+        return dict(zip(self.classes_, self._engine.out.tolist()))
 
     def predict_one(self, x, **kwargs):
         if self._engine is None:
             self._check_all(x)
             return self.classes_[0] if self.classes_ else None
-        return self.classes_[int(self._proba(x).argmax())]
+        return self.classes_[self._forward(x)]
 
     def predict_proba_many(self, X):
         import pandas as pd

@@ -85,6 +85,8 @@ class Engine:
         self.x = np.zeros(net.sizes[0])
         self.y = np.zeros(net.sizes[-1])
         self.out = np.zeros(net.sizes[-1])
+        # one target row per class, so learn_one picks one instead of writing one
+        self.onehot = list(np.eye(net.sizes[-1]))
         self.lr_buf = np.array([self.lr])
         self.backup = np.empty(net.n_params)
         self.backup3 = np.empty((3, net.n_params))
@@ -107,7 +109,7 @@ class Engine:
                                          self.backup3)
 
     def forward(self):
-        """The output for self.x into self.out; False if x is not finite."""
+        """The output for self.x into self.out; its argmax, or -1 if x is not finite."""
         return _kernels.predict_row(self.theta, self.table, self.loss, self.units, self.x,
                                     self.out)
 

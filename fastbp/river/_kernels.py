@@ -84,7 +84,8 @@ def checked_opt_step(theta, table, loss_code, units, x, y, code, hp, m, v, t, ba
 
 @jit
 def predict_row(theta, table, loss_code, units, x, out):
-    """out = the network's output for x; returns False (out untouched) if x is not finite."""
+    """out = the network's output for x; returns the index of its largest entry (the first
+    of ties), or -1 (out untouched) if x is not finite."""
     tab, xb, th, ub, ob = borrow(table), borrow(x), borrow(theta), borrow(units), borrow(out)
     n_params, n_units = check.spec_sizes(tab, loss_code)
     check.theta_fits(th, n_params)
@@ -96,9 +97,13 @@ def predict_row(theta, table, loss_code, units, x, out):
     zb, ab = ub[0], ub[1]
     for k in range(U(tab[SIZES, 0])):
         if not np.isfinite(xb[k]):
-            return False
+            return -1
         ab[k] = xb[k]
     forward(th, tab, zb, ab, 0)
     for k in range(n):
         ob[k] = ab[o + k]
-    return True
+    best = 0
+    for k in range(1, ob.shape[0]):
+        if ob[k] > ob[best]:
+            best = k
+    return best

@@ -121,7 +121,7 @@ class MLPRegressor(OnlineMLP, base.MiniBatchRegressor):
             self._check_all(x)
             return mean
         self._fill(x, eng.x)
-        if not eng.forward():
+        if eng.forward() < 0:
             self._check_all(x)
         return mean + std * float(eng.out[0])
 
