@@ -280,3 +280,12 @@ def test_missing_features_count_as_zero_and_unknown_ones_are_ignored():
     full = est.predict_one({"f0": 0.5, "f1": 0.0, "f2": 0.0, "f3": 0.0})
     assert est.predict_one({"f0": 0.5}) == full
     assert est.predict_one({"f0": 0.5, "never_seen": 9.0}) == full
+
+
+def test_example_river_stream_runs_and_learns():
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples"))
+    import river_stream
+    r = river_stream.main()
+    assert r["Phishing"] > 0.85 and r["Bananas"] > 0.7 and r["TrumpApproval"] < 1.0
