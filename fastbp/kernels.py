@@ -330,17 +330,24 @@ def checked_step(theta, table, loss_code, units, x, y, lr_buf, backup):
     _one_example(ab, xb, U(xb.shape[0]))
     forward_block(th, tab, zb, ab, 0)
     cost = output_delta_block(tab, loss_code, zb, ab, db, yb.reshape((1, yb.shape[0])), U(0))
-    finite = np.isfinite(cost)
-    if finite:
-        none = th[:0]
-        backward_update_block(rules.SGD, False, th, none, none, _sgd_consts(th, lr),
-                              cast_like(th, 0.0), tab, zb, ab, db, mb, False, 0)
-        for p in range(P):
-            if not np.isfinite(th[p]):
-                finite = False
-                break
-    if not finite:
-        for p in range(P):
-            th[p] = bk[p]
+    if not np.isfinite(cost):
+        return 2, cost  # nothing was changed
+    none = th[:0]
+    backward_update_block(rules.SGD, False, th, none, none, _sgd_consts(th, lr),
+                          cast_like(th, 0.0), tab, zb, ab, db, mb, False, 0)
+    if not _finite_or_restore(th, bk):
         return 2, cost
     return 0, cost
+
+
+@inline
+def _finite_or_restore(th, bk):
+    """True if every entry of theta is finite; otherwise theta <- bk (its copy from before
+    the step) and False. The roll-back of the checked steps (here and fastbp.river)."""
+    P = U(th.shape[0])
+    for p in range(P):
+        if not np.isfinite(th[p]):
+            for q in range(P):
+                th[q] = bk[q]
+            return False
+    return True

@@ -289,3 +289,67 @@ def test_example_river_stream_runs_and_learns():
     import river_stream
     r = river_stream.main()
     assert r["Phishing"] > 0.85 and r["Bananas"] > 0.7 and r["TrumpApproval"] < 1.0
+
+
+def _slow_fill_only(est):
+    """Disable the fast (itemgetter + struct) fill of est's current engine."""
+    orig = est._bind
+
+    def bind(eng):
+        eng.bind(None)
+        return eng
+    est._bind = bind
+    if est._engine is not None:
+        est._engine.bind(None)
+    return orig
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("d", [1, 4])
+def test_fast_fill_equals_the_feature_by_feature_fill(cls, d):
+    """Key order shuffled, features missing, a same-size dict with a new key, NumPy and
+    Decimal values, a pickle round trip: the fast fill and the slow fill train and predict
+    bit for bit the same."""
+    from decimal import Decimal
+    rng = np.random.default_rng(3)
+    X, y = stream(120)
+    X = X[:, :d]
+    xs = []
+    for i, x in enumerate(dicts(X)):
+        keys = list(x)
+        rng.shuffle(keys)
+        x = {k: x[k] for k in keys}
+        if i % 7 == 3:
+            x.pop(keys[0])  # a missing feature
+        if i % 11 == 5:
+            x = {**{k: v for k, v in list(x.items())[:-1]}, f"new{i}": 0.5}  # same size, new key
+        if i % 5 == 1 and x:
+            k = next(iter(x))
+            x[k] = np.float32(x[k]) if i % 2 else Decimal(str(round(x[k], 3)))
+        xs.append(x)
+    fast, slow = cls(seed=1), cls(seed=1)
+    _slow_fill_only(slow)
+    label = (lambda t: int(t)) if cls is MLPClassifier else (lambda t: float(t))
+    for i, (x, t) in enumerate(zip(xs, y)):
+        assert fast.predict_one(x) == slow.predict_one(x)
+        fast.learn_one(x, label(t))
+        slow.learn_one(x, label(t))
+        if i == 60:
+            fast = pickle.loads(pickle.dumps(fast))
+            assert fast._engine.pack is not None
+    assert fast._engine.pack is not None and slow._engine.pack is None
+    assert fast.n_features_ == slow.n_features_ > d
+    np.testing.assert_array_equal(fast.network_.theta, slow.network_.theta)
+
+
+@pytest.mark.parametrize("bad", [b"1.0", bytearray(b"1"), "2", [1.0], 1j])
+def test_fast_fill_rejects_what_the_slow_fill_rejects(bad):
+    est = trained(MLPClassifier)
+    assert est._engine.pack is not None
+    before = pickle.dumps(est)
+    x = {"f0": 0.1, "f1": bad, "f2": 0.0, "f3": 1.0}
+    with pytest.raises(ValueError, match="f1.*non-numeric"):
+        est.learn_one(x, 1)
+    with pytest.raises(ValueError, match="f1.*non-numeric"):
+        est.predict_one(x)
+    assert pickle.dumps(est) == before

@@ -71,10 +71,10 @@ class MLPClassifier(OnlineMLP, base.MiniBatchClassifier):
         if eng is not None:
             j = self._class_index.get(y)
             # the common case: a known label and no new feature
-            if j is not None and not self._fill(x, eng.x):
-                eng.y = eng.onehot[j]
-                if self._train(eng) == 1:
-                    self._check_all(x)  # raises, naming the feature
+            if j is not None and not self._fill(x, eng):
+                status, cost = eng.steps[j]()
+                if status:
+                    self._failed(x, status, cost)
                 return
         self._learn_growing(x, y)
 
@@ -107,9 +107,9 @@ class MLPClassifier(OnlineMLP, base.MiniBatchClassifier):
             eng = Engine(self, n_in, n_out, "softmax")
         elif eng.net.sizes[0] != n_in or eng.net.sizes[-1] != n_out:
             eng = eng.grown(n_in, n_out, self._rng)
-        self._fill(x, eng.x)
-        eng.y = eng.onehot[self._class_index[y]]
-        self._train(eng)
+        self._bind(eng)
+        self._fill(x, eng)
+        self._train(eng.steps[self._class_index[y]])
         self._engine = eng
 
     def learn_many(self, X, y):
@@ -122,7 +122,7 @@ class MLPClassifier(OnlineMLP, base.MiniBatchClassifier):
     def _forward(self, x):
         """The index of x's most probable class; the probabilities in self._engine.out."""
         eng = self._engine
-        self._fill(x, eng.x)
+        self._fill(x, eng)
         best = eng.forward()
         if best < 0:
             self._check_all(x)  # raises, naming the feature
@@ -140,7 +140,12 @@ class MLPClassifier(OnlineMLP, base.MiniBatchClassifier):
         if self._engine is None:
             self._check_all(x)
             return self.classes_[0] if self.classes_ else None
-        return self.classes_[self._forward(x)]
+        eng = self._engine
+        self._fill(x, eng)
+        best = eng.forward()
+        if best < 0:
+            self._check_all(x)  # raises, naming the feature
+        return self.classes_[best]
 
     def predict_proba_many(self, X):
         import pandas as pd

@@ -6,12 +6,20 @@ Design (see the README's "River (online learning)"):
   the order of a dict's keys never matters); a feature seen later grows W^0 by a zero
   column (the existing parameters and the function the network computes are unchanged).
   Prediction ignores features the model has not learnt from yet; a missing feature is 0.
-- x goes into a preallocated buffer, zeroed and filled per call: no allocation per call.
+- x goes into a preallocated buffer: when x has exactly the model's features (the common
+  case), one C-level gather (``operator.itemgetter``) and one ``struct.pack_into`` write it
+  (0.35 us for Phishing's 9 features, against 0.85 us for a Python loop over the dict);
+  otherwise the buffer is zeroed and filled feature by feature. No allocation per call.
+- The kernel calls are ``functools.partial`` objects bound once to the engine's arrays (one
+  per class label for the classifier's learn step), so a call loads no attributes.
 - Plain SGD without l2: ``fastbp.kernels.checked_step``; otherwise ``_kernels.checked_opt_step``.
   Both check x and y and roll back on divergence, so a failed example changes nothing.
 """
+import functools
 import math
 import numbers
+import operator
+import struct
 
 import numpy as np
 
@@ -49,9 +57,14 @@ def _check_params(est):
 
 
 def _value(name, val):
-    """A feature value as a finite float, or ValueError naming the feature."""
-    if isinstance(val, (bool, np.bool_, numbers.Real)) and not isinstance(val, str):
-        f = float(val)
+    """A feature value as a finite float, or ValueError naming the feature. Numeric means
+    what ``struct``'s "d" accepts (the fast fill): an object with ``__float__`` or
+    ``__index__`` (Python and NumPy numbers, Decimal, Fraction), never a string."""
+    try:
+        f = float(val) if not isinstance(val, (str, bytes, bytearray)) else None
+    except (TypeError, ValueError):
+        f = None
+    if f is not None:
         if math.isfinite(f):
             return f
         raise ValueError(f"feature {name!r} is {val!r}; fastbp.river needs finite numbers "
@@ -76,6 +89,7 @@ class Engine:
         self.opt = optim.make_state(est.optimizer, self.net.n_params, np.float64, est.lr,
                                     est.l2, est.momentum)
         self.plain = est.optimizer == "sgd" and est.l2 == 0.0  # checked_step's path
+        self.names = None
         self._attach()
 
     def _attach(self):
@@ -90,35 +104,50 @@ class Engine:
         self.lr_buf = np.array([self.lr])
         self.backup = np.empty(net.n_params)
         self.backup3 = np.empty((3, net.n_params))
+        # step(): train on (x, y); steps[j](): train on (x, onehot[j]); (status, cost) as
+        # checked_step. forward(): the output for x into out; its argmax, or -1 if x is
+        # not finite.
+        self.step = self._step_on(self.y)
+        self.steps = [self._step_on(row) for row in self.onehot]
+        self.forward = functools.partial(_kernels.predict_row, self.theta, self.table,
+                                         self.loss, self.units, self.x, self.out)
+        self.bind(self.names)
+
+    def _step_on(self, y):
+        if self.plain:
+            return functools.partial(checked_step, self.theta, self.table, self.loss,
+                                     self.units, self.x, y, self.lr_buf, self.backup)
+        o = self.opt
+        return functools.partial(_kernels.checked_opt_step, self.theta, self.table, self.loss,
+                                 self.units, self.x, y, o.code, o.hp, o.m, o.v, o.t,
+                                 self.backup3)
+
+    def bind(self, names):
+        """Enable the fast fill for x dicts with exactly these feature names (the columns,
+        in order; None disables it)."""
+        self.names = names
+        self.gather = self.pack = None
+        if names is not None:
+            if len(names) != self.x.shape[0]:
+                raise ValueError(f"{len(names)} feature names for {self.x.shape[0]} inputs")
+            get = operator.itemgetter(*names)
+            self.gather = get if len(names) > 1 else (lambda x: (get(x),))
+            self.pack = struct.Struct(f"@{len(names)}d").pack_into
 
     def __getstate__(self):
-        return {"lr": self.lr, "net": self.net, "opt": self.opt, "plain": self.plain}
+        return {"lr": self.lr, "net": self.net, "opt": self.opt, "plain": self.plain,
+                "names": self.names}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._attach()
-
-    def step(self):
-        """Train on (self.x, self.y); (status, cost) as checked_step."""
-        if self.plain:
-            return checked_step(self.theta, self.table, self.loss, self.units, self.x,
-                                self.y, self.lr_buf, self.backup)
-        o = self.opt
-        return _kernels.checked_opt_step(self.theta, self.table, self.loss, self.units,
-                                         self.x, self.y, o.code, o.hp, o.m, o.v, o.t,
-                                         self.backup3)
-
-    def forward(self):
-        """The output for self.x into self.out; its argmax, or -1 if x is not finite."""
-        return _kernels.predict_row(self.theta, self.table, self.loss, self.units, self.x,
-                                    self.out)
 
     def grown(self, n_in, n_out, rng):
         """A new Engine with n_in inputs and n_out outputs: old parameters (and optimiser
         moments) copied into place, new input columns zero, new output rows drawn as
         fastbp's init draws that layer, their moments zero."""
         new = Engine.__new__(Engine)
-        new.lr, new.plain = self.lr, self.plain
+        new.lr, new.plain, new.names = self.lr, self.plain, None
         old = self.net
         sizes = [n_in, *old.sizes[1:-1], n_out]
         net = Network(sizes, hidden=old.hidden, output=old.output, loss=old.loss_name,
@@ -167,9 +196,17 @@ class OnlineMLP:
         """The fastbp Network (None until the model has one)."""
         return None if self._engine is None else self._engine.net
 
-    def _fill(self, x, buf):
-        """Zero buf and write x's known features into it; return x's new features (a list,
-        maybe empty). Non-numeric values raise here; NaN/inf are caught by the kernels."""
+    def _fill(self, x, eng):
+        """Write x's known features into eng.x (absent ones 0); return x's new features (a
+        sequence, maybe empty). Non-numeric values raise here; NaN/inf are caught by the
+        kernels."""
+        if eng.pack is not None and len(x) == len(eng.names):
+            try:
+                eng.pack(eng.x, 0, *eng.gather(x))
+                return ()
+            except (KeyError, TypeError, struct.error):
+                pass  # a new feature, or a value for _value to name
+        buf = eng.x
         buf.fill(0.0)
         cols = self._columns
         new = []
@@ -194,9 +231,24 @@ class OnlineMLP:
             self._columns[name] = len(self._columns)
         return len(self._columns)
 
-    def _train(self, engine):
-        """One checked step of ``engine`` on its x, y; raises on status 1 / 2."""
-        status, cost = engine.step()
+    def _bind(self, eng):
+        """eng, its fast fill bound to the current columns."""
+        eng.bind(tuple(self._columns))
+        return eng
+
+    def _failed(self, x, status, cost):
+        """Raise the error of a step's non-zero status (1: x or y rejected, 2: diverged)."""
+        if status == 1:
+            self._check_all(x)  # raises, naming the feature
+            return
+        self._train_status(status, cost)
+
+    def _train(self, step):
+        """One checked step (a bound kernel call); raises on status 2; returns the status."""
+        status, cost = step()
+        return self._train_status(status, cost)
+
+    def _train_status(self, status, cost):
         if status == 2:
             raise DivergenceError(
                 f"{type(self).__name__}: this example made the loss or the parameters "

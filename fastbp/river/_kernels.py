@@ -13,7 +13,7 @@ from .. import _checks as check
 from .. import rules
 from .._blocks import backward_update, forward, out_slot, output_delta
 from .._jit import U, borrow, jit
-from ..kernels import _targets_ok
+from ..kernels import _targets_ok, _finite_or_restore
 from ..layout import SIZES
 
 
@@ -60,19 +60,13 @@ def checked_opt_step(theta, table, loss_code, units, x, y, code, hp, m, v, t, ba
         ab[k] = xb[k]
     forward(th, tab, zb, ab, 0)
     cost = output_delta(tab, loss_code, zb, ab, db, yb.reshape((1, yb.shape[0])), U(0))
-    finite = np.isfinite(cost)
-    if finite:
-        opt = rules.OptState(code, hpb, mb, vb, tb)
-        l2 = hpb[rules.L2]
-        backward_update(code, l2 != 0.0, th, mb, vb, rules.next_consts(opt), l2, tab, zb, ab,
-                        db, maskb, False, 0)
-        for p in range(P):
-            if not np.isfinite(th[p]):
-                finite = False
-                break
-    if not finite:
-        for p in range(P):
-            th[p] = bk[0, p]
+    if not np.isfinite(cost):
+        return 2, cost  # nothing was changed
+    opt = rules.OptState(code, hpb, mb, vb, tb)
+    l2 = hpb[rules.L2]
+    backward_update(code, l2 != 0.0, th, mb, vb, rules.next_consts(opt), l2, tab, zb, ab, db,
+                    maskb, False, 0)
+    if not _finite_or_restore(th, bk[0]):
         for p in range(nm):
             mb[p] = bk[1, p]
         for p in range(nv):

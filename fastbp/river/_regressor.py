@@ -78,10 +78,11 @@ class MLPRegressor(OnlineMLP, base.MiniBatchRegressor):
             y = _target(y)
         moments, target = self._moments(y)
         eng = self._engine
-        if eng is not None and not self._fill(x, eng.x):
+        if eng is not None and not self._fill(x, eng):
             eng.y[0] = target
-            if self._train(eng) == 1:
-                self._check_all(x)  # raises, naming the feature
+            status, cost = eng.step()
+            if status:
+                self._failed(x, status, cost)
             self._n, self._mean, self._m2 = moments
             return
         self._learn_growing(x, moments, target)
@@ -98,9 +99,10 @@ class MLPRegressor(OnlineMLP, base.MiniBatchRegressor):
                     eng = Engine(self, n_in, 1, "identity")
                 elif eng.net.sizes[0] != n_in:
                     eng = eng.grown(n_in, 1, self._rng)
-                self._fill(x, eng.x)
+                self._bind(eng)
+                self._fill(x, eng)
                 eng.y[0] = target
-                self._train(eng)
+                self._train(eng.step)
                 self._engine = eng
         except BaseException:
             self._columns, self._engine = saved
@@ -120,7 +122,7 @@ class MLPRegressor(OnlineMLP, base.MiniBatchRegressor):
         if eng is None:
             self._check_all(x)
             return mean
-        self._fill(x, eng.x)
+        self._fill(x, eng)
         if eng.forward() < 0:
             self._check_all(x)
         return mean + std * float(eng.out[0])
