@@ -27,7 +27,7 @@ import numpy as np
 
 from . import _validation as v
 from . import init as _init
-from . import io, kernels, options, training
+from . import _online, io, kernels, options, training
 from .layout import Layout
 
 
@@ -72,8 +72,8 @@ class Network:
 
     # Everything derived from theta and the layout, or private to one object: rebuilt by
     # every constructor and copy path, never pickled or shared.
-    _DERIVED = ("weights", "biases", "spec", "_ws", "_backup", "_lr_buf", "_hogwild_ws",
-                "_eval_ws", "_train_lock")
+    _DERIVED = ("weights", "biases", "spec", "_ws", "_backup", "_lr_buf", "_x_buf", "_y_buf",
+                "_eye", "_hogwild_ws", "_eval_ws", "_train_lock")
 
     def _attach(self):
         """Build the views of theta, the spec, the scratch and the training lock."""
@@ -84,6 +84,11 @@ class Network:
         self._ws = self.layout.workspace(self.dtype)
         self._backup = np.empty_like(self._theta)  # partial_fit's fast path
         self._lr_buf = np.empty(1, dtype=self.dtype)
+        # partial_fit's fast path converts one example into these (fastbp._online); a class
+        # index picks a row of the identity
+        self._x_buf = np.empty(self.layout.sizes[0], dtype=self.dtype)
+        self._y_buf = np.empty(self.layout.sizes[-1], dtype=self.dtype)
+        self._eye = np.eye(self.layout.sizes[-1], dtype=self.dtype)
         # evaluation workspaces: a call pops one (or makes one) and pushes it back; list
         # pop/append are atomic, so no two calls ever hold the same workspace
         self._eval_ws = []
@@ -199,6 +204,9 @@ class Network:
     # ------------------------------------------------------------------ evaluation
     def predict(self, X):
         """Output activations a^L for the rows of X (a 1-D x gives a 1-D output)."""
+        out = _online.predict(self, X)  # one row: one kernel call (None: not one row)
+        if out is not None:
+            return out
         X, was_1d = v.check_X(X, self.sizes[0], self.dtype, allow_1d=True)
         out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
         ws = self._take_ws()
@@ -261,22 +269,19 @@ class Network:
         if not lock.acquire(False):
             raise self._busy()
         try:
-            # Fast path: one example as 1-D arrays of the network's dtype. The same checks
-            # (finite inputs, targets in the loss's domain, divergence with theta restored)
-            # run inside one kernel; any failure re-runs the full path, which raises the
-            # precise error. Tiny or huge lr (0 or inf in float32) and any l2 but the
-            # float 0.0 (False == 0.0) take the full path, whose validation refuses them.
-            if (type(X) is np.ndarray and type(Y) is np.ndarray and X.ndim == 1
-                    and Y.ndim == 1 and X.dtype == self.dtype and Y.dtype == self.dtype
-                    and X.shape[0] == self.layout.sizes[0]
-                    and Y.shape[0] == self.layout.sizes[-1]
-                    and X.flags.c_contiguous and Y.flags.c_contiguous
-                    and type(lr) is float and 1e-30 < lr < 1e30 and batch_size == 1
-                    and type(l2) is float and l2 == 0.0 and type(batch_size) is int):
+            # Fast path: one example in any natural form (fastbp._online brings it into
+            # 1-D arrays of the network's dtype, or None). The same checks (finite inputs,
+            # targets in the loss's domain, divergence with theta restored) run inside one
+            # kernel; any failure re-runs the full path, which raises the precise error.
+            # Tiny or huge lr (0 or inf in float32), bools and any l2 but 0 take the full
+            # path, whose validation decides.
+            xy = _online.example(self, X, Y) \
+                if _online.options_plain(lr, batch_size, l2) else None
+            if xy is not None:
                 self._lr_buf[0] = lr
                 status, cost = kernels.checked_step(self._theta, self.spec.table,
-                                                    self.spec.loss, self._ws.units, X, Y,
-                                                    self._lr_buf, self._backup)
+                                                    self.spec.loss, self._ws.units, xy[0],
+                                                    xy[1], self._lr_buf, self._backup)
                 if status == 0:
                     return float(cost)
             return self._partial_fit(X, Y, lr, batch_size, l2)
