@@ -8,6 +8,8 @@ from .costs import optimizer_costs, parallel_speedups, startup_times, step_costs
 from .peers import IMPLS
 from .suites import format_table, measure
 
+PEER_NAMES = [i.name for i in IMPLS if i.name != "fastbp"]
+
 
 def main(argv=None):
     """Entry of ``fastbp bench`` (in a child process with single-threaded BLAS/XLA)."""
@@ -19,7 +21,7 @@ def main(argv=None):
     p.add_argument("--dtype", default="both", choices=["float64", "float32", "both"])
     p.add_argument("--batch-size", default="1", help="comma-separated, e.g. 1,32")
     p.add_argument("--quick", action="store_true", help="fewer rows and repeats (~10x faster)")
-    p.add_argument("--peers", default="numpy,jax,pytorch",
+    p.add_argument("--peers", default=",".join(PEER_NAMES),
                    help="implementations besides fastbp (comma-separated; '' for none)")
     p.add_argument("--startup", action="store_true", help="also time import and first fit")
     p.add_argument("--parallel", action="store_true",
@@ -40,9 +42,9 @@ def main(argv=None):
     if any(b < 1 for b in batches):
         p.error(f"--batch-size values must be >= 1, got {args.batch_size!r}")
     peers = {s for s in args.peers.split(",") if s}
-    unknown = peers - {"numpy", "jax", "pytorch"}
+    unknown = peers - set(PEER_NAMES)
     if unknown:
-        p.error(f"--peers: unknown {sorted(unknown)}; choose from numpy, jax, pytorch")
+        p.error(f"--peers: unknown {sorted(unknown)}; choose from {', '.join(PEER_NAMES)}")
     impls = [i for i in IMPLS if i.name == "fastbp" or i.name in peers]
     print(f"fastbp bench on {platform.machine()} {platform.processor() or ''} "
           f"({os.cpu_count()} logical CPUs), Python {platform.python_version()}, "
