@@ -14,6 +14,8 @@ exactly what the full path accepts and computes the same result bit for bit: cas
 in ``load`` (numba's float64 -> float32 conversion rounds to nearest, as NumPy's cast does,
 but without NumPy's overflow warning: an overflow becomes inf, which the kernel refuses).
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from . import _checks as check
@@ -23,13 +25,31 @@ from .layout import SIZES
 
 # the dtypes of x / y that ``load`` converts (others take the full path)
 DTYPES = frozenset(np.dtype(t) for t in (np.float64, np.float32, np.int64, np.int32))
-# the scalar types of lr / l2 / batch_size taken here; bool is not among them (the full
+# the scalar types of lr / l2 / batch_size / y taken here; bool is not among them (the full
 # path refuses it, and False == 0)
-REALS = frozenset((float, int, np.float64, np.float32, np.int64, np.int32))
+FLOATS = frozenset((float, np.float64, np.float32))
 INTS = frozenset((int, np.int64, np.int32))
-SEQUENCES = (list, tuple)
+REALS = FLOATS | INTS
 # a python int target below this is exact in float32 and float64 (as the full path's cast)
 EXACT_INT = 2 ** 24
+
+
+class Context(NamedTuple):
+    """What the one-example paths of a network read: one tuple, unpacked in one step."""
+    n_in: int
+    n_out: int
+    dtype: np.dtype
+    softmax: bool
+    x_buf: np.ndarray  # partial_fit's x, converted
+    y_buf: np.ndarray  # partial_fit's y, converted
+    eye: np.ndarray    # a class index picks its row: its one-hot target
+
+
+def context(net):
+    n_in, n_out = net.layout.sizes[0], net.layout.sizes[-1]
+    return Context(n_in, n_out, net.dtype, net.output == "softmax",
+                   np.empty(n_in, dtype=net.dtype), np.empty(n_out, dtype=net.dtype),
+                   np.eye(n_out, dtype=net.dtype))
 
 
 @jit
@@ -69,110 +89,111 @@ def options_plain(lr, batch_size, l2):
 
 
 def _array(value):
-    """value as an ndarray of a dtype ``load`` converts, or None."""
-    if type(value) is not np.ndarray:
-        if not isinstance(value, (SEQUENCES, np.generic)):
-            return None
-        value = np.asarray(value)  # the full path's own first conversion
-    return value if value.dtype in DTYPES else None
+    """A list or tuple as the full path's np.asarray makes it (None if that fails there)."""
+    if type(value) is not list and type(value) is not tuple:
+        return None
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError):  # ragged: the full path words the error
+        return None
 
 
-def _row(buf, arr):
-    """A 1-D C-contiguous array of buf's dtype holding arr (1-D): arr itself or buf."""
-    if arr.dtype == buf.dtype and arr.flags.c_contiguous:
-        return arr
-    load(buf, arr)
-    return buf
-
-
-def example(net, X, Y):
+def example(ctx, X, Y):
     """(x, y) for ``kernels.checked_step`` from one example as partial_fit takes it, or None
     if it is not one of the forms handled here (the full path then decides)."""
-    sizes = net.layout.sizes
-    if type(X) is np.ndarray and X.ndim == 1 and X.dtype == net.dtype \
-            and X.flags.c_contiguous and X.shape[0] == sizes[0]:
-        x, one_d = X, True  # the common case first
-    else:
+    n_in, n_out, dt, softmax, x_buf, y_buf, eye = ctx
+    if type(X) is not np.ndarray:
         X = _array(X)
         if X is None:
             return None
-        one_d = X.ndim == 1
-        if not one_d:
-            if X.ndim != 2 or X.shape[0] != 1:
-                return None
-            X = X[0]
-        if X.shape[0] != sizes[0]:
-            return None
-        x = _row(net._x_buf, X)
-    y = target(net, Y, one_d)
-    return None if y is None else (x, y)
-
-
-def target(net, Y, one_d):
-    """y (1-D, net's dtype) for the target Y of one example, or None. ``one_d``: x was 1-D,
-    so (as in the full path) a scalar Y is one value and a 1-D Y one target row."""
-    n_out = net.layout.sizes[-1]
-    softmax = net.output == "softmax"
-    kind = type(Y)
-    if kind is np.ndarray and Y.ndim == 1 and Y.dtype == net.dtype and one_d \
-            and Y.flags.c_contiguous and Y.shape[0] == n_out:
-        return Y
-    if kind is int and one_d:
-        if softmax:
-            return net._eye[Y] if 0 <= Y < n_out else None
-        if n_out == 1 and -EXACT_INT < Y < EXACT_INT:
-            net._y_buf[0] = Y
-            return net._y_buf
-        return None
-    if kind is float and one_d:
-        if n_out == 1 and -1e30 < Y < 1e30:  # NaN, inf and overflow take the full path
-            net._y_buf[0] = Y
-            return net._y_buf
-        return None
-    Y = _array(Y)
-    if Y is None:
-        return None
-    if one_d and Y.ndim <= 1:
-        single = Y.ndim == 0  # a scalar; a 1-D Y is a row (the full path's Y[None])
-    elif Y.ndim == 1:  # with a (1, n) X: one class index or one value, nothing else
-        if Y.shape[0] != 1:
-            return None
-        single = True
-    elif Y.ndim == 2 and Y.shape[0] == 1:
-        single, Y = False, Y[0]
+    if X.ndim == 1:
+        one_d = True
+    elif X.ndim == 2 and X.shape[0] == 1:
+        X, one_d = X[0], False
     else:
         return None
-    if not single:
-        return _row(net._y_buf, Y) if Y.ndim == 1 and Y.shape[0] == n_out else None
-    Y = Y.reshape(1)
-    if softmax:
-        if Y.dtype.kind != "i":
+    if X.shape[0] != n_in:
+        return None
+    if X.dtype != dt or not X.flags.c_contiguous:
+        if X.dtype not in DTYPES:
             return None
-        c = int(Y[0])
-        return net._eye[c] if 0 <= c < n_out else None
-    return _row(net._y_buf, Y) if n_out == 1 else None
+        load(x_buf, X)
+        X = x_buf
+    kind = type(Y)
+    if kind is np.ndarray and one_d and Y.ndim == 1 and Y.dtype == dt \
+            and Y.shape[0] == n_out and Y.flags.c_contiguous:
+        return X, Y  # the target row as the kernel takes it
+    if kind is not np.ndarray:
+        # a scalar with a 1-D x: one value (one output) or a class index (softmax)
+        if kind in FLOATS:
+            if one_d and n_out == 1 and -1e30 < Y < 1e30:  # NaN, inf, overflow: full path
+                y_buf[0] = Y
+                return X, y_buf
+            return None
+        if kind in INTS:
+            if one_d and softmax:
+                return (X, eye[Y]) if 0 <= Y < n_out else None
+            if one_d and n_out == 1 and -EXACT_INT < Y < EXACT_INT:
+                y_buf[0] = Y
+                return X, y_buf
+            return None
+        Y = _array(Y)
+        if Y is None:
+            return None
+    y = target(Y, one_d, n_out, softmax, eye)
+    if y is None:
+        return None
+    if y.dtype != dt or not y.flags.c_contiguous:
+        if y.dtype not in DTYPES:
+            return None
+        load(y_buf, y)
+        y = y_buf
+    return X, y
+
+
+def target(Y, one_d, n_out, softmax, eye):
+    """The target row of the array Y (1-D; a row of eye for a class index), or None.
+    ``one_d``: x was 1-D, so (as in the full path) a 0-d
+    Y is one value or class and a 1-D Y one target row; with a (1, n) x a (1,) Y is."""
+    nd = Y.ndim
+    if nd == 2:
+        if Y.shape[0] != 1 or Y.shape[1] != n_out:
+            return None
+        return Y[0]
+    if nd == 1 and one_d:
+        return Y if Y.shape[0] == n_out else None
+    if nd == 1 and Y.shape[0] == 1 or nd == 0 and one_d:
+        if softmax:  # a class index: integers only, as the full path
+            if Y.dtype.kind != "i":
+                return None
+            c = int(Y.reshape(1)[0])
+            return eye[c] if 0 <= c < n_out else None
+        return Y.reshape(1) if n_out == 1 else None
+    return None
 
 
 def predict(net, X):
     """The output for one example X (1-D: a 1-D result; (1, n): a (1, n_out) one) as a new
     array, or None for any other X or a non-finite one (the full path then decides)."""
-    if type(X) is not np.ndarray or X.dtype not in DTYPES:
+    n_in, n_out, dt = net._row[:3]
+    if type(X) is not np.ndarray:
         X = _array(X)
         if X is None:
             return None
-    n_in, n_out = net.layout.sizes[0], net.layout.sizes[-1]
     if X.ndim == 1:
-        out = np.empty(n_out, dtype=net.dtype)
+        out = np.empty(n_out, dtype=dt)
         row, x = out, X
     elif X.ndim == 2 and X.shape[0] == 1:
-        out = np.empty((1, n_out), dtype=net.dtype)
+        out = np.empty((1, n_out), dtype=dt)
         row, x = out[0], X[0]
     else:
         return None
     if x.shape[0] != n_in:
         return None
-    if x.dtype != net.dtype or not x.flags.c_contiguous:
-        buf = np.empty(n_in, dtype=net.dtype)
+    if x.dtype != dt or not x.flags.c_contiguous:
+        if x.dtype not in DTYPES:
+            return None
+        buf = np.empty(n_in, dtype=dt)
         load(buf, x)
         x = buf
     ws = net._take_ws()

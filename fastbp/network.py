@@ -72,8 +72,8 @@ class Network:
 
     # Everything derived from theta and the layout, or private to one object: rebuilt by
     # every constructor and copy path, never pickled or shared.
-    _DERIVED = ("weights", "biases", "spec", "_ws", "_backup", "_lr_buf", "_x_buf", "_y_buf",
-                "_eye", "_hogwild_ws", "_eval_ws", "_train_lock")
+    _DERIVED = ("weights", "biases", "spec", "_ws", "_backup", "_lr_buf", "_row",
+                "_hogwild_ws", "_eval_ws", "_train_lock")
 
     def _attach(self):
         """Build the views of theta, the spec, the scratch and the training lock."""
@@ -84,11 +84,9 @@ class Network:
         self._ws = self.layout.workspace(self.dtype)
         self._backup = np.empty_like(self._theta)  # partial_fit's fast path
         self._lr_buf = np.empty(1, dtype=self.dtype)
-        # partial_fit's fast path converts one example into these (fastbp._online); a class
-        # index picks a row of the identity
-        self._x_buf = np.empty(self.layout.sizes[0], dtype=self.dtype)
-        self._y_buf = np.empty(self.layout.sizes[-1], dtype=self.dtype)
-        self._eye = np.eye(self.layout.sizes[-1], dtype=self.dtype)
+        # what partial_fit's and predict's one-example paths read (fastbp._online): sizes,
+        # dtype and the buffers an example is converted into
+        self._row = _online.context(self)
         # evaluation workspaces: a call pops one (or makes one) and pushes it back; list
         # pop/append are atomic, so no two calls ever hold the same workspace
         self._eval_ws = []
@@ -275,7 +273,7 @@ class Network:
             # kernel; any failure re-runs the full path, which raises the precise error.
             # Tiny or huge lr (0 or inf in float32), bools and any l2 but 0 take the full
             # path, whose validation decides.
-            xy = _online.example(self, X, Y) \
+            xy = _online.example(self._row, X, Y) \
                 if _online.options_plain(lr, batch_size, l2) else None
             if xy is not None:
                 self._lr_buf[0] = lr

@@ -133,7 +133,8 @@ def bad_calls(net):
     n, m = net.sizes[0], net.sizes[-1]
     x = [0.5] * n
     calls = [([np.nan] + x[1:], DEFAULT, {}), (np.array([np.inf] + x[1:]), DEFAULT, {}),
-             (x + [0.5], DEFAULT, {}), (x[:-1], DEFAULT, {}),
+             (x + [0.5], DEFAULT, {}), (x[:-1], DEFAULT, {}), ([x, [0.5]], DEFAULT, {}),
+             (x, [[1.0], [0.0, 1.0]], {}),
              (np.array([x, x]), DEFAULT, {}), (np.array(x)[None, :], ROW_TARGET, {}),
              (x, DEFAULT, {"lr": -0.1}), (x, DEFAULT, {"lr": np.float64(np.nan)}),
              (x, DEFAULT, {"lr": np.inf}), (x, DEFAULT, {"lr": True}), (x, DEFAULT, {"lr": 0}),
@@ -247,7 +248,7 @@ def test_predict_refusals_unchanged(dtype):
     net = make("softmax", dtype)
     n = net.sizes[0]
     bad = [[np.nan] * n, np.array([np.inf] * n), [0.5] * (n + 1), np.zeros((1, n + 1)),
-           ["a"] * n, np.zeros((1, 1, n)), np.zeros((0, n)), np.float64(1.0)]
+           ["a"] * n, [[0.5] * n, [0.5]], np.zeros((1, 1, n)), np.zeros((0, n)), np.float64(1.0)]
     if dtype == "float32":  # finite in float64 only
         bad += [[1e39] * n, np.full((1, n), -1e39)]
     for x in bad:
