@@ -101,13 +101,13 @@ class DeepRiverImpl(Impl):
             from deep_river.classification import Classifier
 
             def make():
-                return Classifier(module=Module, loss_fn="cross_entropy", optimizer_fn="sgd",
+                return Classifier(module=Module(), loss_fn="cross_entropy", optimizer_fn="sgd",
                                   lr=LR, output_is_logit=True, is_class_incremental=False)
         else:
             from deep_river.regression import Regressor
 
             def make():
-                return Regressor(module=Module, loss_fn="mse", optimizer_fn="sgd", lr=LR)
+                return Regressor(module=Module(), loss_fn="mse", optimizer_fn="sgd", lr=LR)
         xs, ys = _dict_rows(X, Y, order, case)
 
         def run(theta0):
