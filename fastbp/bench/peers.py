@@ -8,16 +8,7 @@ import numpy as np
 
 from .. import baseline as B
 from .cases import LR
-
-
-class Impl:
-    """An implementation: ``prepare`` builds state for (X, Y, order); ``run`` trains one epoch
-    from theta0 and returns the final flat theta (in fastbp's layout)."""
-
-    name = "?"
-
-    def available(self):
-        return True, ""
+from .impl import Impl, _importable
 
 
 class FastbpImpl(Impl):
@@ -172,16 +163,6 @@ class TorchImpl(Impl):
                                  dtype=net.dtype)
 
         return run
-
-
-def _importable(module):
-    import importlib
-
-    try:
-        importlib.import_module(module)
-    except Exception as exc:  # ImportError or a broken install
-        return False, f"not installed ({type(exc).__name__})"
-    return True, ""
 
 
 def _batched(X, Y, order, batch_size):

@@ -8,7 +8,7 @@ and are timed only (``checked = False``: reported as "not checked").
 import numpy as np
 
 from .cases import LR
-from .peers import Impl, _importable
+from .impl import Impl, _importable
 
 
 class SklearnImpl(Impl):

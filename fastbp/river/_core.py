@@ -10,12 +10,11 @@ Design (see the README's "River (online learning)"):
   case), one C-level gather (``operator.itemgetter``) and one ``struct.pack_into`` write it
   (0.35 us for Phishing's 9 features, against 0.85 us for a Python loop over the dict);
   otherwise the buffer is zeroed and filled feature by feature. No allocation per call.
-- The kernel calls are ``functools.partial`` objects bound once to the engine's arrays (one
-  per class label for the classifier's learn step), so a call loads no attributes.
+- The kernel calls are closures bound once to the engine's arrays (one per class label for
+  the classifier's learn step), so a call loads no attributes.
 - Plain SGD without l2: ``fastbp.kernels.checked_step``; otherwise ``_kernels.checked_opt_step``.
   Both check x and y and roll back on divergence, so a failed example changes nothing.
 """
-import functools
 import math
 import numbers
 import operator
@@ -79,6 +78,30 @@ def sort_key(name):
     return (type(name).__name__, str(name))
 
 
+# The kernel calls bound to an engine's arrays, as closures: a call loads no attribute and
+# builds no argument tuple. Closures rather than functools.partial because River's
+# memory_usage walks the estimator's object graph with gc.get_referents, skipping
+# functions; a partial would lead it into numba's dispatcher, whose graph holds weak
+# proxies that may be dead (ReferenceError from River's check_estimator).
+def _bound_step(theta, table, loss, units, x, y, lr_buf, backup):
+    def step():
+        return checked_step(theta, table, loss, units, x, y, lr_buf, backup)
+    return step
+
+
+def _bound_opt_step(theta, table, loss, units, x, y, code, hp, m, v, t, backup3):
+    def step():
+        return _kernels.checked_opt_step(theta, table, loss, units, x, y, code, hp, m, v, t,
+                                         backup3)
+    return step
+
+
+def _bound_forward(theta, table, loss, units, x, out):
+    def forward():
+        return _kernels.predict_row(theta, table, loss, units, x, out)
+    return forward
+
+
 class Engine:
     """The network, its optimiser state and the per-call buffers of one estimator."""
 
@@ -109,18 +132,17 @@ class Engine:
         # not finite.
         self.step = self._step_on(self.y)
         self.steps = [self._step_on(row) for row in self.onehot]
-        self.forward = functools.partial(_kernels.predict_row, self.theta, self.table,
-                                         self.loss, self.units, self.x, self.out)
+        self.forward = _bound_forward(self.theta, self.table, self.loss, self.units, self.x,
+                                      self.out)
         self.bind(self.names)
 
     def _step_on(self, y):
         if self.plain:
-            return functools.partial(checked_step, self.theta, self.table, self.loss,
-                                     self.units, self.x, y, self.lr_buf, self.backup)
+            return _bound_step(self.theta, self.table, self.loss, self.units, self.x, y,
+                               self.lr_buf, self.backup)
         o = self.opt
-        return functools.partial(_kernels.checked_opt_step, self.theta, self.table, self.loss,
-                                 self.units, self.x, y, o.code, o.hp, o.m, o.v, o.t,
-                                 self.backup3)
+        return _bound_opt_step(self.theta, self.table, self.loss, self.units, self.x, y, o.code,
+                               o.hp, o.m, o.v, o.t, self.backup3)
 
     def bind(self, names):
         """Enable the fast fill for x dicts with exactly these feature names (the columns,
