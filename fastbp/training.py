@@ -14,8 +14,7 @@ import numpy as np
 
 from . import _validation as v
 from . import kernels, optim, options, threads
-# epochs.run, or for tiny layouts under plain per-example SGD a kernel specialised to them
-from ._tiny import run as run_epoch
+from .epochs import run as run_epoch
 
 
 class History:
