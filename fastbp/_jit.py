@@ -5,6 +5,7 @@ and contraction (fused multiply-add). It never sets ``nnan``/``ninf``: the NaN a
 checks that detect a diverging run must keep working. Division follows IEEE semantics.
 """
 import numpy as np
+from llvmlite import ir
 from numba import config, njit, types
 from numba.core import cgutils
 from numba.core.datamodel.models import ArrayModel
@@ -110,6 +111,29 @@ def _borrow_python(arr):
 
 #: ``borrow`` inside compiled code; the identity when the JIT is switched off
 borrow = _borrow_python if JIT_DISABLED else _borrow
+
+
+@intrinsic
+def _bits_as_float64(typingctx, bits):
+    """The float64 whose IEEE-754 bit pattern is the int64 ``bits`` (an LLVM bitcast, which
+    vectorises: ``fastbp.activations.exp`` builds 2**n with it)."""
+    if not isinstance(bits, types.Integer):
+        return None
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        val = context.cast(builder, args[0], signature.args[0], types.int64)
+        return builder.bitcast(val, ir.DoubleType())
+
+    return sig, codegen
+
+
+def _bits_as_float64_python(bits):
+    return float(np.int64(bits).view(np.float64))
+
+
+#: int64 bit pattern -> float64, in compiled code and (``NUMBA_DISABLE_JIT=1``) in Python
+bits_as_float64 = _bits_as_float64_python if JIT_DISABLED else _bits_as_float64
 
 
 def cast_like(arr, value):
