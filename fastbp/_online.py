@@ -61,7 +61,8 @@ def load(dst, src):
 
 @jit
 def predict_row(theta, table, loss_code, units, x, out):
-    """out = the network's output for one example x; False (out untouched) if x is not finite."""
+    """out = the network's output for one example x; returns the index of its largest entry
+    (the first of ties), or -1 (out untouched) if x is not finite. Also fastbp.river's."""
     tab, xb, th, ub, ob = borrow(table), borrow(x), borrow(theta), borrow(units), borrow(out)
     n_params, n_units = check.spec_sizes(tab, loss_code)
     check.theta_fits(th, n_params)
@@ -73,12 +74,16 @@ def predict_row(theta, table, loss_code, units, x, out):
     zb, ab = ub[0], ub[1]
     for k in range(U(tab[SIZES, 0])):
         if not np.isfinite(xb[k]):
-            return False
+            return -1
         ab[k] = xb[k]
     forward(th, tab, zb, ab, 0)
     for k in range(n):
         ob[k] = ab[o + k]
-    return True
+    best = 0
+    for k in range(1, n):
+        if ob[k] > ob[best]:
+            best = k
+    return best
 
 
 def options_plain(lr, batch_size, l2):
@@ -197,6 +202,6 @@ def predict(net, X):
         load(buf, x)
         x = buf
     ws = net._take_ws()
-    ok = predict_row(net._theta, net.spec.table, net.spec.loss, ws.units, x, row)
+    ok = predict_row(net._theta, net.spec.table, net.spec.loss, ws.units, x, row) >= 0
     net._eval_ws.append(ws)
     return out if ok else None

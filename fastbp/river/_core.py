@@ -23,6 +23,7 @@ import struct
 import numpy as np
 
 from .. import optim
+from .._online import predict_row
 from ..kernels import checked_step
 from ..network import Network
 from ..training import DivergenceError
@@ -98,7 +99,7 @@ def _bound_opt_step(theta, table, loss, units, x, y, code, hp, m, v, t, backup3)
 
 def _bound_forward(theta, table, loss, units, x, out):
     def forward():
-        return _kernels.predict_row(theta, table, loss, units, x, out)
+        return predict_row(theta, table, loss, units, x, out)
     return forward
 
 

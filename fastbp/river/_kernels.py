@@ -1,4 +1,4 @@
-"""The two kernels behind ``fastbp.river``'s per-example calls, on plain arrays.
+"""The checked optimiser step behind ``fastbp.river``'s per-example calls, on plain arrays.
 
 Plain SGD without l2 trains through ``fastbp.kernels.checked_step`` (the kernel that
 ``Network.partial_fit`` uses, so a stream of ``learn_one`` calls is bit for bit a Network
@@ -11,10 +11,9 @@ import numpy as np
 
 from .. import _checks as check
 from .. import rules
-from .._blocks import backward_update, forward, out_slot, output_delta
+from .._blocks import backward_update, forward, output_delta
 from .._jit import U, borrow, jit
 from ..kernels import _targets_ok, _finite_or_restore
-from ..layout import SIZES
 
 
 @jit
@@ -74,30 +73,3 @@ def checked_opt_step(theta, table, loss_code, units, x, y, code, hp, m, v, t, ba
         tb[0] = t_before
         return 2, cost
     return 0, cost
-
-
-@jit
-def predict_row(theta, table, loss_code, units, x, out):
-    """out = the network's output for x; returns the index of its largest entry (the first
-    of ties), or -1 (out untouched) if x is not finite."""
-    tab, xb, th, ub, ob = borrow(table), borrow(x), borrow(theta), borrow(units), borrow(out)
-    n_params, n_units = check.spec_sizes(tab, loss_code)
-    check.theta_fits(th, n_params)
-    check.units_fit(ub, n_units)
-    check.x_fits(tab, xb)
-    o, n, _ = out_slot(tab)
-    if ob.shape[0] != n:
-        raise ValueError("out must have n_outputs entries")
-    zb, ab = ub[0], ub[1]
-    for k in range(U(tab[SIZES, 0])):
-        if not np.isfinite(xb[k]):
-            return -1
-        ab[k] = xb[k]
-    forward(th, tab, zb, ab, 0)
-    for k in range(n):
-        ob[k] = ab[o + k]
-    best = 0
-    for k in range(1, ob.shape[0]):
-        if ob[k] > ob[best]:
-            best = k
-    return best
