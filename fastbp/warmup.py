@@ -37,12 +37,10 @@ def _fits(dtype, **options):
 
 def _sgd(dtype):
     _fits(dtype)  # per example, plain SGD
-    # the one-example calls: partial_fit with a list x (the cast kernel) and a one-row
-    # predict (its own kernel)
-    net = _net(dtype)
+    # a one-example partial_fit with a list x: the cast kernel (the one-row predict's
+    # kernel is the "predict" path's)
     X, y = _data(dtype)
-    net.partial_fit(X[0].tolist(), int(y[0]), lr=0.01)
-    net.predict(X[0])
+    _net(dtype).partial_fit(X[0].tolist(), int(y[0]), lr=0.01)
 
 
 def _minibatch(dtype):
