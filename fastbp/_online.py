@@ -103,6 +103,19 @@ def _array(value):
         return None
 
 
+def _native(a, dt, buf=None):
+    """a itself if it is a contiguous array of dtype dt; else a converted into buf (a new
+    array if None) by ``load``; None for a dtype ``load`` does not take."""
+    if a.dtype == dt and a.flags.c_contiguous:
+        return a
+    if a.dtype not in DTYPES:
+        return None
+    if buf is None:
+        buf = np.empty(a.shape[0], dtype=dt)
+    load(buf, a)
+    return buf
+
+
 def example(ctx, X, Y):
     """(x, y) for ``kernels.checked_step`` from one example as partial_fit takes it, or None
     if it is not one of the forms handled here (the full path then decides)."""
@@ -119,11 +132,9 @@ def example(ctx, X, Y):
         return None
     if X.shape[0] != n_in:
         return None
-    if X.dtype != dt or not X.flags.c_contiguous:
-        if X.dtype not in DTYPES:
-            return None
-        load(x_buf, X)
-        X = x_buf
+    X = _native(X, dt, x_buf)
+    if X is None:
+        return None
     kind = type(Y)
     if kind is np.ndarray and one_d and Y.ndim == 1 and Y.dtype == dt \
             and Y.shape[0] == n_out and Y.flags.c_contiguous:
@@ -148,12 +159,8 @@ def example(ctx, X, Y):
     y = target(Y, one_d, n_out, softmax, eye)
     if y is None:
         return None
-    if y.dtype != dt or not y.flags.c_contiguous:
-        if y.dtype not in DTYPES:
-            return None
-        load(y_buf, y)
-        y = y_buf
-    return X, y
+    y = _native(y, dt, y_buf)
+    return None if y is None else (X, y)
 
 
 def target(Y, one_d, n_out, softmax, eye):
@@ -195,12 +202,9 @@ def predict(net, X):
         return None
     if x.shape[0] != n_in:
         return None
-    if x.dtype != dt or not x.flags.c_contiguous:
-        if x.dtype not in DTYPES:
-            return None
-        buf = np.empty(n_in, dtype=dt)
-        load(buf, x)
-        x = buf
+    x = _native(x, dt)  # a buffer of its own: predict may run in several threads
+    if x is None:
+        return None
     ws = net._take_ws()
     ok = predict_row(net._theta, net.spec.table, net.spec.loss, ws.units, x, row) >= 0
     net._eval_ws.append(ws)

@@ -55,12 +55,23 @@ class SklearnImpl(Impl):
         return run
 
 
-def _dict_rows(X, Y, order, case):
+def _learn_one_epoch(make, case, X, Y, order, batch_size):
+    """``run`` for a River-protocol peer: a fresh ``make()`` model, one ``learn_one`` per row
+    in order, on dicts built outside the timed region (timed only: returns no theta)."""
+    if batch_size != 1:
+        raise NotImplementedError("per example only (learn_one)")
     names = [f"x{j}" for j in range(X.shape[1])]
     xs = [dict(zip(names, X[i].tolist())) for i in order]
     ys = (Y[order].argmax(axis=1).tolist() if case.output == "softmax"
           else Y[order, 0].tolist())
-    return xs, ys
+
+    def run(theta0):
+        model = make()
+        for x, y in zip(xs, ys):
+            model.learn_one(x, y)
+        return None
+
+    return run
 
 
 class DeepRiverImpl(Impl):
@@ -78,8 +89,6 @@ class DeepRiverImpl(Impl):
         import torch
         from torch import nn
 
-        if batch_size != 1:
-            raise NotImplementedError("per example only (learn_one)")
         torch.set_num_threads(1)
         sizes, softmax = case.sizes, case.output == "softmax"
 
@@ -108,15 +117,7 @@ class DeepRiverImpl(Impl):
 
             def make():
                 return Regressor(module=Module(), loss_fn="mse", optimizer_fn="sgd", lr=LR)
-        xs, ys = _dict_rows(X, Y, order, case)
-
-        def run(theta0):
-            model = make()
-            for x, y in zip(xs, ys):
-                model.learn_one(x, y)
-            return None
-
-        return run
+        return _learn_one_epoch(make, case, X, Y, order, batch_size)
 
 
 class FastbpRiverImpl(Impl):
@@ -132,8 +133,6 @@ class FastbpRiverImpl(Impl):
     def prepare(self, case, net, X, Y, order, batch_size):
         from .. import river as fr
 
-        if batch_size != 1:
-            raise NotImplementedError("per example only (learn_one)")
         hidden = tuple(case.sizes[1:-1])
         if case.output == "softmax":
             def make():
@@ -143,12 +142,4 @@ class FastbpRiverImpl(Impl):
             def make():
                 return fr.MLPRegressor(hidden, activation="sigmoid", optimizer="sgd", lr=LR,
                                        seed=0, scale_y=False)
-        xs, ys = _dict_rows(X, Y, order, case)
-
-        def run(theta0):
-            model = make()
-            for x, y in zip(xs, ys):
-                model.learn_one(x, y)
-            return None
-
-        return run
+        return _learn_one_epoch(make, case, X, Y, order, batch_size)
