@@ -322,6 +322,16 @@ def backward_accumulate(theta, tab, z, a, delta, grad, mask, dropout):
             hidden_derivative(tab, z, a, delta, mask, l, dropout)
 
 
+@inline
+def mean_step(code, theta, m, v, k, l2, p0, n, x, x0, mb):
+    """One optimiser step on theta[p0:p0+n] from the gradient of mb examples summed in
+    x[x0:x0+n] (its mean, plus l2 * w); zeroes that range of x."""
+    if code == rules.SGD:
+        sgd_rows(MEAN, l2 != 0.0, theta, k.lr, l2, p0, U(1), n, x, x0, x, x0, mb, x, x, x0)
+    else:
+        optimizer_mean(code, theta, m, v, k, l2, p0, U(1), n, x, x0, x, x0, mb)
+
+
 @jit
 def apply_gradient(code, theta, m, v, k, l2, tab, grad, mb):
     """One optimiser step from the gradient of mb examples summed in grad (its mean, plus
@@ -332,8 +342,4 @@ def apply_gradient(code, theta, m, v, k, l2, tab, grad, mb):
         # weights, then biases: each one contiguous range of theta and grad
         for p0, n, l2_ in ((U(tab[W_OFF, l]), U(tab[SIZES, l + 1] * tab[SIZES, l]), l2),
                            (U(tab[B_OFF, l]), U(tab[SIZES, l + 1]), zero_l2)):
-            if code == rules.SGD:
-                sgd_rows(MEAN, l2_ != 0.0, theta, k.lr, l2_, p0, U(1), n, grad, p0, grad, p0, mf,
-                         grad, grad, p0)
-            else:
-                optimizer_mean(code, theta, m, v, k, l2_, p0, U(1), n, grad, p0, grad, p0, mf)
+            mean_step(code, theta, m, v, k, l2_, p0, n, grad, p0, mf)

@@ -6,17 +6,16 @@ A pass visits the rows ``order`` of (X, Y) and returns the sum of the examples' 
 each measured just before its own update (with dropout active). ``ws``, ``opt`` and
 ``drop`` are the ``Workspace``, ``OptState`` and ``Dropout`` NamedTuples with borrowed
 arrays; ``dropout`` says whether ``drop`` drops anything (a literal False compiles the
-dropout code away). No allocation per example; a mini-batch pass allocates its
-four-example scratch once per call.
+dropout code away). No allocation per example; a mini-batch pass allocates its batch's
+scratch once per call.
 """
 import numpy as np
 
 from . import dropout as dropout_
 from . import rules
-from ._block4 import backward_accumulate4, forward4
-from ._blocks import (apply_gradient, backward_accumulate, backward_update, drop_layer,
-                      first_layer_update_forward, layer_forward, load_row, output_delta,
-                      train_forward, zero)
+from ._batch import backward_update_batch, forward_batch
+from ._blocks import (backward_update, drop_layer, first_layer_update_forward,
+                      layer_forward, load_row, out_slot, output_delta, train_forward, zero)
 from ._jit import U, borrow, cast_like, inline, jit
 from .dropout import Dropout
 from .layout import SIZES, Workspace
@@ -74,45 +73,42 @@ def train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, code=rules.SGD,
 @jit
 def train_batches(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_size):
     """Mini-batches of ``batch_size`` consecutive rows of ``order`` (the last may be
-    smaller), each one optimiser step with the batch's mean gradient. A batch runs as
-    blocks of four examples (``fastbp._block4``), then its remaining examples singly."""
-    code, m, v, grad = opt.code, opt.m, opt.v, ws.grad
+    smaller), each one optimiser step with the batch's mean gradient. A batch runs layer
+    by layer as register-blocked matrix products (``fastbp._batch``), padded to a multiple
+    of four examples with zero rows that add nothing to the gradient."""
+    code, m, v = opt.code, opt.m, opt.v
     l2 = opt.hp[rules.L2]
     counter = drop.counter
     n0 = U(tab[SIZES, 0])
+    o, n_out, _ = out_slot(tab)
     n = order.shape[0]
-    block = np.empty((4, 4, ws.z.shape[0]), dtype=theta.dtype)
+    rows = (min(batch_size, max(n, 1)) + 3) // 4 * 4
+    block = np.zeros((5, rows, ws.z.shape[0]), dtype=theta.dtype)
     blk = borrow(block)
     Z = blk[0]
     A = blk[1]
     D = blk[2]
     M = blk[3]
+    S = blk[4].reshape(blk[4].size)
     total = 0.0
-    zero(grad, U(0), U(grad.shape[0]))
     start = 0
     while start < n:
         stop = min(start + batch_size, n)
-        b = start
-        while b + 4 <= stop:
-            for e in range(4):
-                load_row(A[e], X, U(order[b + e]), n0)
-            forward4(theta, tab, Z, A, M, drop, counter[0], dropout)
-            for e in range(4):
-                total += output_delta(tab, loss, Z[e], A[e], D[e], Y, U(order[b + e]))
-            backward_accumulate4(theta, tab, Z, A, D, M, grad, dropout)
-            if dropout:
-                counter[0] += 4
-            b += 4
-        while b < stop:
-            i = U(order[b])
-            load_row(A[0], X, i, n0)
-            train_forward(theta, tab, Z[0], A[0], M[0], 0, drop, counter[0], dropout)
-            total += output_delta(tab, loss, Z[0], A[0], D[0], Y, i)
-            backward_accumulate(theta, tab, Z[0], A[0], D[0], grad, M[0], dropout)
-            if dropout:
-                counter[0] += 1
-            b += 1
-        apply_gradient(code, theta, m, v, rules.next_consts(opt), l2, tab, grad, stop - start)
+        nb = stop - start
+        nb4 = (nb + 3) // 4 * 4
+        for e in range(nb):
+            load_row(A[e], X, U(order[start + e]), n0)
+        for e in range(nb, nb4):
+            zero(A[e], U(0), n0)
+        forward_batch(theta, tab, Z, A, M, nb4, drop, counter[0], dropout)
+        for e in range(nb):
+            total += output_delta(tab, loss, Z[e], A[e], D[e], Y, U(order[start + e]))
+        for e in range(nb, nb4):
+            zero(D[e], o, n_out)
+        backward_update_batch(code, theta, m, v, rules.next_consts(opt), l2, tab, Z, A, D, M, S,
+                              nb4, nb, dropout)
+        if dropout:
+            counter[0] += nb
         start = stop
     return total
 
