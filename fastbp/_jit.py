@@ -150,32 +150,3 @@ def _cast_like_impl(arr, value):
         return dtype(value)
 
     return impl
-
-
-@intrinsic
-def _wide_vectors(typingctx):
-    """Marks the kernel being compiled (the LLVM function this call ends up in, after
-    numba's inlining) with "prefer-vector-width"="512". For CPUs with 512-bit vectors LLVM
-    tunes for 256 by default; on CPUs without them the attribute changes nothing.
-
-    Measured on this project's 2-core AVX-512 machine (per-example epochs, thread time,
-    pinned): 784-100-10 16.9 -> 12.8 µs (float64), 9.0 -> 8.2 (float32); 784-512-512-10
-    292 -> 261 / 125 -> 123; 64-32-10 unchanged. The mini-batch products were not faster
-    with it (784-100-10 9.1 -> 9.8 µs, 784-512-512-10 96 -> 88: mixed), so they do without."""
-    sig = types.none()
-
-    def codegen(context, builder, signature, args):
-        # llvmlite's FunctionAttributes takes only its list of enum attributes; a string
-        # attribute is written into the function's definition as it is
-        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-def _wide_vectors_python():
-    return None
-
-
-#: ``wide_vectors()`` at the top of a kernel lets LLVM use 512-bit vectors in it
-wide_vectors = _wide_vectors_python if JIT_DISABLED else _wide_vectors

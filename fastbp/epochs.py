@@ -16,7 +16,7 @@ from . import rules
 from ._batch import backward_update_batch, forward_batch
 from ._blocks import (backward_update, drop_layer, first_layer_update_forward,
                       layer_forward, load_row, out_slot, output_delta, train_forward, zero)
-from ._jit import U, borrow, cast_like, inline, jit, wide_vectors
+from ._jit import U, borrow, cast_like, inline, jit
 from .dropout import Dropout
 from .layout import SIZES, Workspace
 from .rules import SGD, OptState
@@ -38,7 +38,6 @@ def train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, code=rules.SGD,
     every branch on them folded away: 64-32-10 took 0.81 µs per example against 1.22 with
     the same values passed at run time, 2-4-1 0.16 against 0.29.
     """
-    wide_vectors()  # 512-bit vectors where the CPU has them (figures in fastbp._jit)
     l2 = cast_like(theta, opt.hp[rules.L2] if decay or code != rules.SGD else 0.0)
     z, a, delta, mask = ws.z, ws.a, ws.delta, ws.mask
     m, v = opt.m, opt.v

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from .._jit import jit, wide_vectors
+from .._jit import jit
 
 
 @jit
@@ -13,10 +13,7 @@ def sweep(theta, d, x, reps):
     """``reps`` times: theta viewed as rows of len(x), row r -= d[r] * x (a rank-1 update:
     every weight read and written once, x stays in cache). The stores go to an array the
     caller owns, so the compiler cannot remove them. The tail (theta's size need not be a
-    multiple of len(x)) gets the same update with the first entries of x. Compiled for
-    512-bit vectors where the CPU has them, as fastbp's per-example epochs (the faster
-    sweep is the honest floor)."""
-    wide_vectors()
+    multiple of len(x)) gets the same update with the first entries of x."""
     n = x.shape[0]
     rows = theta.shape[0] // n
     for _ in range(reps):
