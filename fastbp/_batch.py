@@ -15,10 +15,11 @@ Then each block of four rows of W^l gets its optimiser step (``mean_step``) from
 gradient summed in a scratch S that stays in L1 cache: no gradient array is swept.
 
 Measured (``kernels.epoch`` at batch 32, thread time on one pinned core, µs per example,
-the four-example blocks these replace -> these): 784-100-10 13.4 -> 9.1 (float64),
-7.9 -> 4.5 (float32); 784-512-512-10 170 -> 96, 88 -> 43; 64-32-10 0.73 -> 0.52,
-0.49 -> 0.40. The products run at 35-45 GFLOP/s (float64) and 70-82 (float32) against a
-single-thread GEMM peak of 67 and 148 (LLVM emits 256-bit vectors for this core).
+the four-example blocks these replace -> these, with the mean taken as x * (1 / s)):
+784-100-10 13.4 -> 7.8 (float64), 7.9 -> 4.2 (float32); 784-512-512-10 170 -> 86,
+88 -> 40; 64-32-10 0.73 -> 0.50, 0.49 -> 0.39. The products alone run at 35-46 GFLOP/s
+(float64) and 66-86 (float32) against a single-thread GEMM peak of 67 and 148 (BLAS uses
+512-bit vectors; a "prefer-vector-width"="512" attribute on these kernels was no faster).
 """
 from . import activations as act
 from ._blocks import drop_layer, hidden_derivative, mean_step, offsets, zero
