@@ -137,6 +137,19 @@ def check_architecture(sizes, hidden, output, loss, init, dtype, seed):
     return sizes, tuple(hidden), output, loss, init, check_dtype(dtype), check_seed("seed", seed)
 
 
+def real_value(val):
+    """val as a float if it is a number the way ``struct``'s "d" reads one (an object with
+    ``__float__`` or ``__index__``: Python and NumPy numbers, Decimal, Fraction; never a
+    string), else None. One rule for every input that is not a numeric array: an object
+    array here, a Python list in ``fastbp._online``, a feature value in ``fastbp.river``."""
+    if isinstance(val, (str, bytes, bytearray)):
+        return None
+    try:
+        return float(val)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def _as_real_array(name, value, dtype):
     if isinstance(value, np.ndarray):
         arr = value
@@ -145,7 +158,14 @@ def _as_real_array(name, value, dtype):
             arr = np.asarray(value)
         except (ValueError, TypeError) as exc:
             raise TypeError(f"{name} must be a numeric array, got {_short(value)} ({exc})") from None
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
+    if arr.dtype == object:  # Decimal, Fraction, ints beyond int64, ...: each read by float()
+        flat = [real_value(v) for v in arr.ravel()]
+        if None in flat:
+            bad = arr.ravel()[flat.index(None)]
+            raise TypeError(f"{name} must hold real numbers (float or int), got {_short(bad)} "
+                            f"({type(bad).__name__}) in an array of dtype object")
+        return np.array(flat, dtype=np.float64).reshape(arr.shape)
+    if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers (float or int), got an array of dtype "
                         f"{arr.dtype}")
     return arr

@@ -3,6 +3,8 @@ fast path (fastbp._online) and gives exactly the full path's result; whatever th
 refuses still raises its error, before any change of state."""
 import threading
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -36,10 +38,18 @@ def examples(net, n=3):
     return [(x, float(t)) for x, t in zip(xs, rng.uniform(0, 1, n))]
 
 
+def mixed_list(x):
+    """x as a list of python and NumPy numbers of every kind the full path reads the same
+    way (each value unchanged where the kind can hold it)."""
+    kinds = (float, np.float64, np.float32, lambda v: int(round(4 * v)), Fraction,
+             lambda v: Decimal(repr(float(v))), lambda v: bool(v > 0), np.int32)
+    return [kinds[i % len(kinds)](v) for i, v in enumerate(x.tolist())]
+
+
 def x_forms(net):
     dt = net.dtype
     other = np.float32 if dt == np.float64 else np.float64
-    return {"1-D": lambda x: x.astype(dt), "list": lambda x: x.tolist(),
+    return {"1-D": lambda x: x.astype(dt), "list": lambda x: x.tolist(), "mixed list": mixed_list,
             "tuple": lambda x: tuple(x.tolist()),
             "strided view": lambda x: np.asfortranarray(np.tile(x.astype(dt), (2, 1)))[1],
             "other dtype": lambda x: x.astype(other), "float64": lambda x: x}
@@ -214,6 +224,7 @@ def predict_forms(net):
     other = np.float32 if dt == np.float64 else np.float64
     return {"1-D": (lambda x: x.astype(dt), False), "(1, n)": (lambda x: x.astype(dt)[None, :], True),
             "list": (lambda x: x.tolist(), False), "list of a row": (lambda x: [x.tolist()], True),
+            "mixed list": (mixed_list, False), "tuple": (lambda x: tuple(x.tolist()), False),
             "float64": (lambda x: x, False), "other dtype": (lambda x: x.astype(other), False),
             "strided view": (lambda x: np.asfortranarray(np.tile(x.astype(dt), (2, 1)))[1], False),
             "int": (lambda x: np.round(3 * x).astype(np.int64), False)}
@@ -248,7 +259,9 @@ def test_predict_refusals_unchanged(dtype):
     net = make("softmax", dtype)
     n = net.sizes[0]
     bad = [[np.nan] * n, np.array([np.inf] * n), [0.5] * (n + 1), np.zeros((1, n + 1)),
-           ["a"] * n, [[0.5] * n, [0.5]], np.zeros((1, 1, n)), np.zeros((0, n)), np.float64(1.0)]
+           ["a"] * n, [[0.5] * n, [0.5]], np.zeros((1, 1, n)), np.zeros((0, n)), np.float64(1.0),
+           [0.5] * (n - 1) + ["0.5"], [0.5] * (n - 1) + [None], [0.5] * (n - 1) + [1j],
+           [0.5] * (n - 1) + [10 ** 400], [0.5] * (n - 1) + [b"1"], [Decimal("nan")] * n]
     if dtype == "float32":  # finite in float64 only
         bad += [[1e39] * n, np.full((1, n), -1e39)]
     for x in bad:
@@ -263,3 +276,38 @@ def test_predict_refusals_unchanged(dtype):
         finally:
             fastbp._online.predict = fast
         assert want is not None and got == want, x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lists_beyond_exact_doubles_take_the_full_path_with_its_result(dtype):
+    # ints beyond 2**53 (and 2**64: NumPy makes an object array of those) into a list x:
+    # the fast path packs float64, which would round such an int twice into float32, so it
+    # hands them to the full path; every answer equals that of the same row as an array
+    net = fastbp.Network([3, 2], output="identity", dtype=dtype, seed=1)  # no saturation
+    n = net.sizes[0]
+    # 2**54 + 2**30 + 1 rounds to float32 directly as 2**54 + 2**31, through float64 (a tie
+    # then) as 2**54; a list of ints only is an int64 array on the full path
+    for big in (2 ** 53 + 1, 2 ** 54 + 2 ** 30 + 1, 2 ** 60 + 3, -(2 ** 63), 2 ** 64 + 1, 2 ** 70):
+        for x in ([0.25] * (n - 1) + [big], [1] * (n - 1) + [big]):
+            want = net.predict(np.array([x, x]))[0]
+            assert net.predict(x).tobytes() == want.tobytes(), (big, x)
+
+
+def test_object_arrays_are_read_by_float():
+    # the full path reads an object array entry by entry with float() (Decimal, Fraction,
+    # ints beyond int64), as a list on the fast path and fastbp.river's features; strings,
+    # None and complex numbers are refused, naming the value
+    net = make("softmax", "float64")
+    rows = np.random.default_rng(2).standard_normal((5, net.sizes[0]))
+    obj = np.array([[Fraction(v) for v in r] for r in rows], dtype=object)
+    np.testing.assert_array_equal(net.predict(obj), net.predict(rows))
+    a, b = net.copy(), net.copy()
+    a.fit(obj, [0, 1, 2, 0, 1], epochs=1, seed=0)
+    b.fit(rows, [0, 1, 2, 0, 1], epochs=1, seed=0)
+    assert a.theta.tobytes() == b.theta.tobytes()
+    for bad in ("0.5", None, 1j, b"1"):
+        x = obj.copy()
+        x[1, 2] = bad
+        with pytest.raises(TypeError, match=r"X must hold real numbers \(float or int\), got .* in "
+                                             r"an array of dtype object"):
+            net.predict(x)

@@ -25,6 +25,7 @@ import numpy as np
 from .. import optim
 from .._online import predict_row
 from ..kernels import checked_step
+from .._validation import real_value
 from ..network import Network
 from ..training import DivergenceError
 from . import _kernels
@@ -60,10 +61,7 @@ def _value(name, val):
     """A feature value as a finite float, or ValueError naming the feature. Numeric means
     what ``struct``'s "d" accepts (the fast fill): an object with ``__float__`` or
     ``__index__`` (Python and NumPy numbers, Decimal, Fraction), never a string."""
-    try:
-        f = float(val) if not isinstance(val, (str, bytes, bytearray)) else None
-    except (TypeError, ValueError):
-        f = None
+    f = real_value(val)
     if f is not None:
         if math.isfinite(f):
             return f
