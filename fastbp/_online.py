@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _checks as check
 from ._blocks import forward, out_slot
-from ._jit import U, borrow, jit
+from ._jit import U, borrow, inline, jit
 from .layout import SIZES
 
 # the dtypes of x / y that ``load`` converts (others take the full path)
@@ -50,13 +50,19 @@ class Context(NamedTuple):
     y_buf: np.ndarray  # partial_fit's y, converted
     eye: np.ndarray    # a class index picks its row: its one-hot target
     pack: struct.Struct  # n_in float64 values: a list or tuple x, packed into a buffer
+    row_pack: struct.Struct  # n_in values of the network's dtype: predict's list x
+    a_offset: int  # bytes from the start of a workspace's units to its input slot a^0
+    limit: float  # predict_loaded's bound on |x|: inf (float64), 2**53 (float32)
 
 
 def context(net):
     n_in, n_out = net.layout.sizes[0], net.layout.sizes[-1]
     return Context(n_in, n_out, net.dtype, net.output == "softmax",
                    np.empty(n_in, dtype=net.dtype), np.empty(n_out, dtype=net.dtype),
-                   np.eye(n_out, dtype=net.dtype), struct.Struct(f"={n_in}d"))
+                   np.eye(n_out, dtype=net.dtype), struct.Struct(f"={n_in}d"),
+                   struct.Struct(f"={n_in}{'d' if net.dtype == np.float64 else 'f'}"),
+                   net.layout.n_units * net.dtype.itemsize,
+                   np.inf if net.dtype == np.float64 else EXACT_DOUBLE)
 
 
 @jit
@@ -83,19 +89,43 @@ def predict_row(theta, table, loss_code, units, x, out):
     """out = the network's output for one example x; returns the index of its largest entry
     (the first of ties), or -1 (out untouched) if x is not finite. Also fastbp.river's."""
     tab, xb, th, ub, ob = borrow(table), borrow(x), borrow(theta), borrow(units), borrow(out)
-    n_params, n_units = check.spec_sizes(tab, loss_code)
-    check.theta_fits(th, n_params)
-    check.units_fit(ub, n_units)
     check.x_fits(tab, xb)
-    o, n, _ = out_slot(tab)
-    if ob.shape[0] != n:
-        raise ValueError("out must have n_outputs entries")
-    zb, ab = ub[0], ub[1]
+    zb, ab = _predict_checks(th, tab, loss_code, ub, ob)
     for k in range(U(tab[SIZES, 0])):
         if not np.isfinite(xb[k]):
             return -1
         ab[k] = xb[k]
+    return _predict_loaded(th, tab, zb, ab, ob)
+
+
+@jit
+def predict_loaded(theta, table, loss_code, units, out, limit):
+    """``predict_row`` for the example already in the input slot of units[1] (packed there
+    by ``struct``): -1 if an entry is not below ``limit`` in magnitude (or not finite)."""
+    tab, th, ub, ob = borrow(table), borrow(theta), borrow(units), borrow(out)
+    zb, ab = _predict_checks(th, tab, loss_code, ub, ob)
+    for k in range(U(tab[SIZES, 0])):
+        if not (abs(ab[k]) < limit):
+            return -1
+    return _predict_loaded(th, tab, zb, ab, ob)
+
+
+@inline
+def _predict_checks(th, tab, loss_code, ub, ob):
+    """The entry checks of the one-row predict kernels; (z, a) of the workspace."""
+    n_params, n_units = check.spec_sizes(tab, loss_code)
+    check.theta_fits(th, n_params)
+    check.units_fit(ub, n_units)
+    if ob.shape[0] != out_slot(tab)[1]:
+        raise ValueError("out must have n_outputs entries")
+    return ub[0], ub[1]
+
+
+@inline
+def _predict_loaded(th, tab, zb, ab, ob):
+    """Forward from the input in ab; out = the output; the index of its largest entry."""
     forward(th, tab, zb, ab, 0)
+    o, n, _ = out_slot(tab)
     for k in range(n):
         ob[k] = ab[o + k]
     best = 0
@@ -158,7 +188,7 @@ def _native(a, dt, buf=None):
 def example(ctx, X, Y):
     """(x, y) for ``kernels.checked_step`` from one example as partial_fit takes it, or None
     if it is not one of the forms handled here (the full path then decides)."""
-    n_in, n_out, dt, softmax, x_buf, y_buf, eye, pack = ctx
+    n_in, n_out, dt, softmax, x_buf, y_buf, eye, pack = ctx[:8]
     x = _packed(X, pack, dt, x_buf)
     if x is not None:
         X = x
@@ -229,11 +259,23 @@ def target(Y, one_d, n_out, softmax, eye):
 def predict(net, X):
     """The output for one example X (1-D: a 1-D result; (1, n): a (1, n_out) one) as a new
     array, or None for any other X or a non-finite one (the full path then decides)."""
-    n_in, n_out, dt = net._row[:3]
-    x = _packed(X, net._row.pack, dt, None)  # a buffer of its own: see below
-    if x is not None:
-        X = x
-    elif type(X) is not np.ndarray:
+    ctx = net._row
+    n_in, n_out, dt = ctx[:3]
+    if (type(X) is list or type(X) is tuple) and len(X) == n_in:
+        # packed straight into the input slot of a workspace of this call's own
+        # (what struct refuses, e.g. a list of one row of one value, goes the array way)
+        ws = net._take_ws()
+        try:
+            ctx.row_pack.pack_into(ws.units, ctx.a_offset, *X)
+        except (struct.error, TypeError, ValueError, OverflowError):
+            net._eval_ws.append(ws)
+        else:
+            out = np.empty(n_out, dtype=dt)
+            ok = predict_loaded(net._theta, net.spec.table, net.spec.loss, ws.units, out,
+                                ctx.limit) >= 0
+            net._eval_ws.append(ws)
+            return out if ok else None
+    if type(X) is not np.ndarray:
         X = _array(X)
         if X is None:
             return None

@@ -189,7 +189,7 @@ def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
 def epoch_batched(theta, spec, ws, batch_units, X, Y, order, lr, l2, batch_size):
     """``epoch`` (kept for kernel API version 1, when mini-batches needed this separate
     kernel and its (3, batch_size, n_units) scratch ``batch_units``, now unused: every
-    mini-batch pass runs four examples per sweep over the weights)."""
+    mini-batch pass allocates its own scratch and runs as matrix products, ``fastbp._batch``)."""
     return epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size)
 
 

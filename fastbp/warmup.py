@@ -37,8 +37,8 @@ def _fits(dtype, **options):
 
 def _sgd(dtype):
     _fits(dtype)  # per example, plain SGD
-    # a one-example partial_fit with a list x: the cast kernel (the one-row predict's
-    # kernel is the "predict" path's)
+    # a one-example partial_fit with a list x: the packed-list cast kernel (the one-row
+    # predict's kernels are the "predict" path's)
     X, y = _data(dtype)
     _net(dtype).partial_fit(X[0].tolist(), int(y[0]), lr=0.01)
 
@@ -68,6 +68,7 @@ def _predict(dtype):
     net = _net(dtype)
     net.predict(X)
     net.predict(X[0])
+    net.predict(X[0].tolist())  # a list is packed into the workspace: its own kernel
     net.loss(X, y)
     net.loss(X, y, l2=1e-4)  # also the kernel of fit's validation loss (no fit here: a
     # fit would compile the sgd path too, which a sweep's workers do not need)

@@ -39,6 +39,9 @@ net = fastbp.Network([7, 6, 5, 3], hidden=("tanh", "relu"), output="softmax",
 net.fit(X, y, epochs=2, lr=0.05, l2=1e-3)
 net.fit(X, y, epochs=1, lr=0.05, batch_size=8, validation_data=(X, y))
 net.predict(X)
+net.predict(X[0])
+net.predict(X[0].tolist())  # packed into the workspace: predict_loaded
+net.partial_fit(X[0].tolist(), 1, lr=0.01)  # packed, then cast to float32: load_packed
 after = signatures()
 assert after == before, (before, after)
 # a path warmup did not run does compile (the count can move: the test can fail)
