@@ -49,7 +49,8 @@ class Context(NamedTuple):
     x_buf: np.ndarray  # partial_fit's x, converted
     y_buf: np.ndarray  # partial_fit's y, converted
     eye: np.ndarray    # a class index picks its row: its one-hot target
-    pack: struct.Struct  # n_in float64 values: a list or tuple x, packed into a buffer
+    pack: struct.Struct  # n_in float64 values: partial_fit's list or tuple x
+    x64: np.ndarray  # ... packed here for a float32 network (then cast into x_buf)
     row_pack: struct.Struct  # n_in values of the network's dtype: predict's list x
     a_offset: int  # bytes from the start of a workspace's units to its input slot a^0
     limit: float  # predict_loaded's bound on |x|: inf (float64), 2**53 (float32)
@@ -59,7 +60,7 @@ def context(net):
     n_in, n_out = net.layout.sizes[0], net.layout.sizes[-1]
     return Context(n_in, n_out, net.dtype, net.output == "softmax",
                    np.empty(n_in, dtype=net.dtype), np.empty(n_out, dtype=net.dtype),
-                   np.eye(n_out, dtype=net.dtype), struct.Struct(f"={n_in}d"),
+                   np.eye(n_out, dtype=net.dtype), struct.Struct(f"={n_in}d"), np.empty(n_in),
                    struct.Struct(f"={n_in}{'d' if net.dtype == np.float64 else 'f'}"),
                    net.layout.n_units * net.dtype.itemsize,
                    np.inf if net.dtype == np.float64 else EXACT_DOUBLE)
@@ -142,24 +143,22 @@ def options_plain(lr, batch_size, l2):
             and batch_size == 1 and type(l2) in REALS and l2 == 0)
 
 
-def _packed(value, pack, dt, buf):
-    """A list or tuple x of n_in numbers in buf (a new array if None) of dtype dt, through
-    ``struct`` (2.5-3x faster than np.asarray for lists of floats); None for any other
-    value or whatever struct or ``load_packed`` refuses (the caller then takes np.asarray's
-    way). struct reads what float() reads, which is also what the full path takes
-    (``fastbp._validation.real_value``)."""
-    if (type(value) is not list and type(value) is not tuple) or len(value) != pack.size // 8:
+def _packed(value, ctx):
+    """partial_fit's list or tuple x of n_in numbers in ctx.x_buf, through ``struct``
+    (2.5-3x faster than np.asarray for lists of floats: 0.56 against 1.41 µs for 64); None
+    for any other value or whatever struct or ``load_packed`` refuses (the caller then
+    takes np.asarray's way). struct reads what float() reads, which is also how the full
+    path reads an object array (``fastbp._validation.real_value``)."""
+    if (type(value) is not list and type(value) is not tuple) or len(value) != ctx.n_in:
         return None
-    x = np.empty(len(value)) if buf is None or dt != np.float64 else buf
+    x = ctx.x_buf if ctx.dtype == np.float64 else ctx.x64
     try:
-        pack.pack_into(x, 0, *value)
+        ctx.pack.pack_into(x, 0, *value)
     except (struct.error, TypeError, ValueError, OverflowError):
         return None
-    if dt == np.float64:
+    if x is ctx.x_buf:
         return x
-    if buf is None:
-        buf = np.empty(len(value), dtype=dt)
-    return buf if load_packed(buf, x) else None
+    return ctx.x_buf if load_packed(ctx.x_buf, x) else None
 
 
 def _array(value):
@@ -188,8 +187,8 @@ def _native(a, dt, buf=None):
 def example(ctx, X, Y):
     """(x, y) for ``kernels.checked_step`` from one example as partial_fit takes it, or None
     if it is not one of the forms handled here (the full path then decides)."""
-    n_in, n_out, dt, softmax, x_buf, y_buf, eye, pack = ctx[:8]
-    x = _packed(X, pack, dt, x_buf)
+    n_in, n_out, dt, softmax, x_buf, y_buf, eye = ctx[:7]
+    x = _packed(X, ctx)
     if x is not None:
         X = x
     elif type(X) is not np.ndarray:
