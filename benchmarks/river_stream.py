@@ -54,8 +54,8 @@ def main(argv=None):
             score = results[0][0]
             us = min(s for _, s in results) / len(data) * 1e6
             rows.append((stream, len(data), name, metric_cls.__name__, score, us))
-    print(f"| stream | n | model | metric | value | us / example |")
-    print(f"| --- | ---: | --- | --- | ---: | ---: |")
+    print("| stream | n | model | metric | value | us / example |")
+    print("| --- | ---: | --- | --- | ---: | ---: |")
     for stream, n, name, metric, score, us in rows:
         value = f"{score:.2%}" if metric == "Accuracy" else f"{score:.3f}"
         print(f"| {stream} | {n} | {name} | {metric} | {value} | {us:.1f} |")
