@@ -38,6 +38,9 @@ EXACT_INT = 2 ** 24
 # every float64 below this in magnitude rounds to float32 as the integer or float it came
 # from would (above it a python int was rounded twice: to float64 by struct, then to float32)
 EXACT_DOUBLE = 2.0 ** 53
+# what struct.pack_into raises for a value it does not read as a number (the caller then
+# takes np.asarray's way, and the full path words the error)
+PACK_ERRORS = (struct.error, TypeError, ValueError, OverflowError)
 
 
 class Context(NamedTuple):
@@ -96,7 +99,7 @@ def predict_row(theta, table, loss_code, units, x, out):
         if not np.isfinite(xb[k]):
             return -1
         ab[k] = xb[k]
-    return _predict_loaded(th, tab, zb, ab, ob)
+    return _forward_argmax(th, tab, zb, ab, ob)
 
 
 @jit
@@ -108,7 +111,7 @@ def predict_loaded(theta, table, loss_code, units, out, limit):
     for k in range(U(tab[SIZES, 0])):
         if not (abs(ab[k]) < limit):
             return -1
-    return _predict_loaded(th, tab, zb, ab, ob)
+    return _forward_argmax(th, tab, zb, ab, ob)
 
 
 @inline
@@ -123,7 +126,7 @@ def _predict_checks(th, tab, loss_code, ub, ob):
 
 
 @inline
-def _predict_loaded(th, tab, zb, ab, ob):
+def _forward_argmax(th, tab, zb, ab, ob):
     """Forward from the input in ab; out = the output; the index of its largest entry."""
     forward(th, tab, zb, ab, 0)
     o, n, _ = out_slot(tab)
@@ -154,7 +157,7 @@ def _packed(value, ctx):
     x = ctx.x_buf if ctx.dtype == np.float64 else ctx.x64
     try:
         ctx.pack.pack_into(x, 0, *value)
-    except (struct.error, TypeError, ValueError, OverflowError):
+    except PACK_ERRORS:
         return None
     if x is ctx.x_buf:
         return x
@@ -266,7 +269,7 @@ def predict(net, X):
         ws = net._take_ws()
         try:
             ctx.row_pack.pack_into(ws.units, ctx.a_offset, *X)
-        except (struct.error, TypeError, ValueError, OverflowError):
+        except PACK_ERRORS:
             net._eval_ws.append(ws)
         else:
             out = np.empty(n_out, dtype=dt)
