@@ -85,6 +85,13 @@ class StampedLocator(caching._CacheLocator):
     def __init__(self, inner):
         self._inner = inner
 
+    def __getattr__(self, name):
+        # numba reads other attributes of its locators too (``_py_file`` when it warns
+        # that a function cannot be cached): they are the inner locator's
+        if name == "_inner":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
     def ensure_cache_path(self):
         self._inner.ensure_cache_path()
 

@@ -114,6 +114,37 @@ def test_watch_keys_a_users_cached_code_on_fastbps_source(tmp_path):
     assert float(second) == 0.25, "the user's cached function kept fastbp's old code"
 
 
+UNCACHABLE = """
+import ctypes, ctypes.util, os, warnings
+import numpy as np, fastbp
+from numba import njit
+fastbp.cache.watch(__file__)
+labs = ctypes.CDLL(ctypes.util.find_library("c")).labs
+labs.restype, labs.argtypes = ctypes.c_long, [ctypes.c_long]
+
+@njit(cache=True)
+def through_c(v):
+    return labs(v)  # a ctypes pointer: numba cannot cache this function
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    print(through_c(-3), any("Cannot cache" in str(w.message) for w in caught))
+"""
+
+
+def test_a_watched_function_numba_cannot_cache_compiles_and_warns(tmp_path):
+    # numba warns through its locator's source file; fastbp's locator once lacked it and
+    # the warning became an AttributeError (seen with NUMBA_OPT=0, where a fastbp kernel
+    # keeps dynamic globals)
+    pkg = package_copy(str(tmp_path))
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "sim.py").write_text(textwrap.dedent(UNCACHABLE))
+    out = run("import sim", pkg, env={"PYTHONPATH": f"{os.path.dirname(pkg)}:{user}"},
+              cwd=str(user)).stdout.split()
+    assert out == ["3", "True"]
+
+
 def test_watch_checks_its_argument(tmp_path):
     with pytest.raises(TypeError, match="path must be"):
         cache.watch(3)
