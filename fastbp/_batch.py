@@ -9,7 +9,8 @@ loop over the contiguous index:
   sharing each load of a weight and of an activation (``dots4x4``);
 - deltas, D^l = D^(l+1) W^l, and gradient, grad(W^l) += (D^(l+1))^T A^l: four rows of the
   result each updated with four rows of the other operand (``rank4``): per vector of
-  results, 4 + 4 loads and 4 stores feed 16 fused multiply-adds.
+  results, 4 + 4 loads and 4 stores feed 16 fused multiply-adds. A layer's last 1-3 rows
+  of W (n_out not a multiple of four) take the one-row forms ``rank4x1`` and ``rank1``.
 
 Then each block of four rows of W^l gets its optimiser step (``mean_step``) from its
 gradient summed in a scratch S that stays in L1 cache: no gradient array is swept.
@@ -110,6 +111,28 @@ def rank4(C, c0, cs, Q, q0, qs, n, d00, d01, d02, d03, d10, d11, d12, d13,
         C[c3 + k] += d30 * x0 + d31 * x1 + d32 * x2 + d33 * x3
 
 
+@inline
+def rank1(C, c0, Q, q0, qs, n, d0, d1, d2, d3):
+    """One row of C (at C[c0], n entries) += sum_e d_e * row e of Q (at Q[q0 + e * qs]),
+    e in 0..3: ``rank4`` for a block's last 1-3 rows of the gradient."""
+    q1, q2, q3 = q0 + qs, q0 + TWO * qs, q0 + THREE * qs
+    for k in range(n):
+        C[c0 + k] += d0 * Q[q0 + k] + d1 * Q[q1 + k] + d2 * Q[q2 + k] + d3 * Q[q3 + k]
+
+
+@inline
+def rank4x1(C, c0, cs, Q, q0, n, d0, d1, d2, d3):
+    """Row r of C (at C[c0 + r * cs]) += d_r * one row of Q (at Q[q0]), r in 0..3:
+    ``rank4`` for the deltas of a layer's last 1-3 rows of W."""
+    c1, c2, c3 = c0 + cs, c0 + TWO * cs, c0 + THREE * cs
+    for k in range(n):
+        x = Q[q0 + k]
+        C[c0 + k] += d0 * x
+        C[c1 + k] += d1 * x
+        C[c2 + k] += d2 * x
+        C[c3 + k] += d3 * x
+
+
 @jit
 def forward_batch(theta, tab, Z, A, M, nb, drop, step, dropout):
     """Forward pass of examples 0..nb-1 (inputs in A[b, 0:n0]); example b is number
@@ -166,9 +189,8 @@ def backward_update_batch(code, theta, m, v, k, l2, tab, Z, A, D, M, S, nb, mb, 
                           Df[p + THREE * nu + THREE])
                     j += FOUR
                 while j < n_out:
-                    rank4(Df, c0, nu, theta, wo + j * n_in, U(0), n_in,
-                          D[b, do + j], o, o, o, D[b + ONE, do + j], o, o, o,
-                          D[b + TWO, do + j], o, o, o, D[b + THREE, do + j], o, o, o)
+                    rank4x1(Df, c0, nu, theta, wo + j * n_in, n_in, D[b, do + j],
+                            D[b + ONE, do + j], D[b + TWO, do + j], D[b + THREE, do + j])
                     j += ONE
         # grad(W^l) = (D^(l+1))^T A^l, four rows at a time: each row of S plus four
         # examples' activation rows, then the step on those four rows of W^l
@@ -188,9 +210,8 @@ def backward_update_batch(code, theta, m, v, k, l2, tab, Z, A, D, M, S, nb, mb, 
                           Df[p + THREE * nu + THREE])
                 else:
                     for r in range(rows):
-                        rank4(S, r * n_in, U(0), Af, b * nu + ai, nu, n_in,
-                              Df[p + r], Df[p + nu + r], Df[p + TWO * nu + r],
-                              Df[p + THREE * nu + r], o, o, o, o, o, o, o, o, o, o, o, o)
+                        rank1(S, r * n_in, Af, b * nu + ai, nu, n_in, Df[p + r],
+                              Df[p + nu + r], Df[p + TWO * nu + r], Df[p + THREE * nu + r])
             mean_step(code, theta, m, v, k, l2, wo + j * n_in, rows * n_in, S, U(0), mf)
             j += rows
         for j in range(n_out):
