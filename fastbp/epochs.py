@@ -71,12 +71,13 @@ def train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, code=rules.SGD,
 
 
 @jit
-def train_batches(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_size):
+def train_batches(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_size, code):
     """Mini-batches of ``batch_size`` consecutive rows of ``order`` (the last may be
     smaller), each one optimiser step with the batch's mean gradient. A batch runs layer
     by layer as register-blocked matrix products (``fastbp._batch``), padded to a multiple
-    of four examples with zero rows that add nothing to the gradient."""
-    code, m, v = opt.code, opt.m, opt.v
+    of four examples with zero rows that add nothing to the gradient. ``code`` is
+    ``opt.code``, a literal ``SGD`` for plain SGD's own compiled entry."""
+    m, v = opt.m, opt.v
     l2 = opt.hp[rules.L2]
     counter = drop.counter
     n0 = U(tab[SIZES, 0])
@@ -102,7 +103,8 @@ def train_batches(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_s
             zero(A[e], U(0), n0)
         forward_batch(theta, tab, Z, A, M, nb4, drop, counter[0], dropout)
         for e in range(nb):
-            total += output_delta(tab, loss, Z[e], A[e], D[e], Y, U(order[start + e]))
+            total += output_delta(tab, loss, borrow(Z[e]), borrow(A[e]), borrow(D[e]), Y,
+                                  U(order[start + e]))
         for e in range(nb, nb4):
             zero(D[e], o, n_out)
         backward_update_batch(code, theta, m, v, rules.next_consts(opt), l2, tab, Z, A, D, M, S,
@@ -117,7 +119,8 @@ def train_batches(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_s
 def train(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_size):
     """One pass: ``train_examples`` for batch_size 1, else ``train_batches``."""
     if batch_size > 1:
-        return train_batches(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_size)
+        return train_batches(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_size,
+                             opt.code)
     if opt.code != rules.SGD:
         return train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, opt.code, dropout)
     # plain SGD: one compiled specialisation per (dropout, decay), see ``train_examples``
@@ -175,17 +178,27 @@ def _optimizer_examples(theta, spec, ws, opt, drop, X, Y, order):
 
 
 @jit
-def _batches(theta, spec, ws, opt, drop, X, Y, order, batch_size):
+def _optimizer_batches(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
     return train_batches(th, borrow(spec.table), spec.loss, wsb, optb, dropb,
                          dropout_.active(dropb.keep), borrow(X), borrow(Y), borrow(order),
-                         batch_size)
+                         batch_size, optb.code)
+
+
+@jit
+def _sgd_batches(theta, spec, ws, opt, drop, X, Y, order, batch_size):
+    # the code a literal: the stateful optimisers' kernels are not compiled (``unless_code``)
+    th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
+    return train_batches(th, borrow(spec.table), spec.loss, wsb, optb, dropb,
+                         dropout_.active(dropb.keep), borrow(X), borrow(Y), borrow(order),
+                         batch_size, SGD)
 
 
 def run(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     """``optim.epoch`` from Python (the training loop), compiling only the path taken."""
     if batch_size > 1:
-        return _batches(theta, spec, ws, opt, drop, X, Y, order, batch_size)
+        entry = _sgd_batches if opt.code == rules.SGD else _optimizer_batches
+        return entry(theta, spec, ws, opt, drop, X, Y, order, batch_size)
     if opt.code != rules.SGD:
         return _optimizer_examples(theta, spec, ws, opt, drop, X, Y, order)
     entry = _SGD_EXAMPLES[bool(dropout_.active(drop.keep)), bool(opt.hp[rules.L2] != 0.0)]
