@@ -181,4 +181,5 @@ def unless_code(kernel, skipped):
 
     call.__name__ = call.__qualname__ = kernel.py_func.__name__
     call.__doc__ = kernel.py_func.__doc__
+    call.kernel = kernel  # the compiled function (tests read what it has compiled)
     return call

@@ -75,3 +75,40 @@ def test_dtype_spellings_and_a_single_name():
     assert W._names("paths", "sgd", tuple(W.PATHS)) == ("sgd",)
     with pytest.raises(TypeError, match="paths must be a sequence"):
         fastbp.warmup(paths=5)
+
+
+PLAIN_SGD_ONLY = r"""
+import numpy as np
+import fastbp
+from fastbp import _blocks
+
+rows = [f.kernel for f in (_blocks.optimizer_plain, _blocks.optimizer_back,
+                           _blocks.optimizer_bias, _blocks.optimizer_mean)]
+rng = np.random.default_rng(0)
+X = rng.normal(size=(20, 3))
+Y = rng.random((20, 2))
+net = fastbp.Network([3, 4, 2], seed=0)
+net.fit(X, Y, epochs=1, lr=0.1)
+net.fit(X, Y, epochs=1, lr=0.1, batch_size=4)
+assert not any(k.signatures for k in rows), [k.signatures for k in rows]
+# the mini-batch path reuses the per-example path's activation and loss code (same types)
+for f in (fastbp.activations.activate, fastbp.activations.mul_derivative,
+          fastbp.losses.output_delta):
+    assert len(f.signatures) == 1, (f, f.signatures)
+net.fit(X, Y, epochs=1, lr=0.1, optimizer="momentum")  # the same kernels do compile
+assert all(k.signatures for k in rows[:3]), [k.signatures for k in rows]
+print("ok")
+"""
+
+
+@pytest.mark.skipif(fastbp._jit.JIT_DISABLED, reason="counts compiled signatures")
+def test_plain_sgd_compiles_no_optimizer_kernel(tmp_path):
+    # the row kernels of the stateful optimisers sit in branches plain SGD never takes; numba
+    # would type and compile them anyway (1.9 s of a first fit) but for _jit.unless_code; and
+    # the mini-batch path compiled the activations and the loss a second time for its row
+    # views' type (1.9 s). A fresh cache folder: cache-loaded entries would not show their
+    # callees at all.
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", PLAIN_SGD_ONLY], capture_output=True,
+                         text=True, timeout=900, cwd="/", env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
