@@ -1,6 +1,8 @@
 """Every epoch, one skeleton: per-example steps or mini-batches, any optimiser, dropout
-or not. The public epoch kernels (``kernels.epoch``, ``kernels.epoch_batched``,
-``optim.epoch``) and the thread kernels are thin wrappers around ``train``.
+or not. ``train`` (behind ``optim.epoch``) dispatches on run-time values and so compiles
+every path; ``run`` (behind ``Network.fit``) and ``kernels.epoch`` (plain SGD, behind the
+thread kernels) call ``train_examples`` / ``train_batches`` with the flags as constants
+and compile only the paths they can take, sharing those specialisations.
 
 A pass visits the rows ``order`` of (X, Y) and returns the sum of the examples' costs,
 each measured just before its own update (with dropout active). ``ws``, ``opt`` and

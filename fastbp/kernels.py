@@ -30,7 +30,7 @@ inside the per-example path: every array view or array assignment numba makes co
 atomic reference-count operations, which took half the time of a small network's step, so
 the public functions ``borrow`` their arrays once and hand them to the inline building
 blocks of ``fastbp._blocks`` (one layer each), of which every kernel is composed; every
-epoch is ``fastbp.epochs.train``.
+epoch is one of ``fastbp.epochs``' two skeletons (per example, mini-batches).
 
 Scope: fully-connected feed-forward networks, one thread per workspace. Every public
 kernel checks at entry that its arguments fit the spec (``fastbp._checks``: sizes only,
@@ -50,9 +50,9 @@ from ._blocks import (apply_gradient as apply_gradient_block, backward_accumulat
 from ._jit import U, borrow, cast_like, inline, jit
 from . import dropout
 from .dropout import Dropout
-from .epochs import borrowed_workspace, train
+from .epochs import borrowed_workspace, train_batches, train_examples
 from .layout import ACT, SIZES, W_OFF
-from .rules import OptState
+from .rules import SGD, OptState
 
 
 @inline
@@ -177,12 +177,21 @@ def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
     check.network_fits(th, tab, spec.loss, wsb, True)
     check.pass_fits(tab, X, Y, order, batch_size)
     hp, t = _plain_sgd(th, lr, l2)
-    none = th[:0]  # plain SGD keeps no state, and this dropout keeps every unit
-    drop = Dropout(none, none, 0, borrow(t))
-    # dropout.active(empty keep) is a run-time False, so that this call and optim.epoch
-    # share one compiled ``train``
-    return train(th, tab, spec.loss, wsb, OptState(rules.SGD, borrow(hp), none, none, borrow(t)),
-                 drop, dropout.active(drop.keep), X, Y, order, batch_size)
+    # plain SGD keeps no state, and this dropout keeps every unit; the same types as
+    # Network.fit's plain-SGD entries (``epochs.run``), whose compiled skeletons this shares
+    none = borrow(th[:0])
+    drop = Dropout(none, none, np.int64(0), borrow(t))
+    opt = OptState(np.int64(rules.SGD), borrow(hp), none, none, borrow(t))
+    # only plain SGD's three skeletons, each with its flags as constants (through
+    # ``epochs.train``, whose code and dropout are run-time values, the first call compiled
+    # every optimiser and dropout path too: 48 instead of 20 s with an empty cache; after
+    # a plain fit in each of its three forms it compiles only itself, 2.3 s)
+    if batch_size > 1:
+        return train_batches(th, tab, spec.loss, wsb, opt, drop, dropout.active(drop.keep), X, Y,
+                             order, batch_size, SGD)
+    if hp[rules.L2] != 0.0:
+        return train_examples(th, tab, spec.loss, wsb, opt, drop, X, Y, order, SGD, False, True)
+    return train_examples(th, tab, spec.loss, wsb, opt, drop, X, Y, order, SGD, False, False)
 
 
 @jit

@@ -2,7 +2,7 @@
 
 ``epoch`` and ``step`` train with any optimiser of ``fastbp.rules`` (sgd, momentum,
 nesterov, adam: scikit-learn's update rules) and inverted dropout (``fastbp.dropout``),
-through the same epoch skeleton as ``fastbp.kernels.epoch`` (``fastbp.epochs.train``).
+through the same epoch skeletons as ``fastbp.kernels.epoch`` (by ``fastbp.epochs.train``).
 The state (``OptState``, ``make_state``) and dropout (``Dropout``, ``make_dropout``) are
 defined in ``fastbp.rules`` and ``fastbp.dropout`` and re-exported here, where kernel API
 version 1 put them.
