@@ -95,6 +95,18 @@ assert not any(k.signatures for k in rows), [k.signatures for k in rows]
 for f in (fastbp.activations.activate, fastbp.activations.mul_derivative,
           fastbp.losses.output_delta):
     assert len(f.signatures) == 1, (f, f.signatures)
+# kernels.epoch runs plain SGD's skeletons with Network.fit's argument types: it shares
+# their compiled code (and never compiles epochs.train's every-path dispatch)
+from fastbp import epochs, kernels
+net.fit(X, Y, epochs=1, lr=0.1, l2=1e-3)
+counts = len(epochs.train_examples.signatures), len(epochs.train_batches.signatures)
+assert counts == (2, 1), counts
+th = net.theta.copy()
+for bs in (1, 4):
+    kernels.epoch(th, net.spec, net.workspace(), X, Y, np.arange(20), 0.1, 0.0, bs)
+counts2 = len(epochs.train_examples.signatures), len(epochs.train_batches.signatures)
+assert counts2 == counts and not epochs.train.signatures, (counts2, epochs.train.signatures)
+assert not any(k.signatures for k in rows), [k.signatures for k in rows]
 net.fit(X, Y, epochs=1, lr=0.1, optimizer="momentum")  # the same kernels do compile
 assert all(k.signatures for k in rows[:3]), [k.signatures for k in rows]
 print("ok")
