@@ -136,7 +136,9 @@ def train(theta, tab, loss, ws, opt, drop, dropout, X, Y, order, batch_size):
     if decay:
         return train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, SGD, False,
                               True)
-    return train_examples(theta, tab, loss, ws, opt, drop, X, Y, order)
+    # the flags written out: left to their defaults they would be another specialisation
+    # (omitted arguments) of the one ``run`` and ``kernels.epoch`` compile, compiled twice
+    return train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, SGD, False, False)
 
 
 @inline

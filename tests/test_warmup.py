@@ -109,6 +109,13 @@ assert counts2 == counts and not epochs.train.signatures, (counts2, epochs.train
 assert not any(k.signatures for k in rows), [k.signatures for k in rows]
 net.fit(X, Y, epochs=1, lr=0.1, optimizer="momentum")  # the same kernels do compile
 assert all(k.signatures for k in rows[:3]), [k.signatures for k in rows]
+# optim.epoch (every path, through epochs.train) shares the plain-SGD skeletons too: it adds
+# only the two dropout specialisations, not a second no-dropout one
+from fastbp import optim
+opt = optim.make_state("sgd", net.n_params, net.dtype, 0.1, 0.0)
+optim.epoch(th, net.spec, net.workspace(), opt, optim.make_dropout((0.0,), 3, net.dtype, 0),
+            X, Y, np.arange(20), 1)
+assert len(epochs.train_examples.signatures) == 5, epochs.train_examples.signatures
 print("ok")
 """
 
