@@ -4,6 +4,8 @@ fastmath allows reassociation (so reductions such as dot products can be vectori
 and contraction (fused multiply-add). It never sets ``nnan``/``ninf``: the NaN and Inf
 checks that detect a diverging run must keep working. Division follows IEEE semantics.
 """
+import sys
+
 import numpy as np
 from llvmlite import ir
 from numba import config, njit, types
@@ -36,20 +38,53 @@ def _flags(func, **extra):
     return dict(cache=can_cache(func), nogil=True, fastmath=set(FASTMATH), error_model="numpy", **extra)
 
 
+def in_roomy_frame(call, *args, **kws):
+    """``call(*args, **kws)`` from a Python frame with ~2 MB of spare data stack behind it.
+
+    CPython 3.11 keeps its frames in 16 KiB chunks, mapped when a call does not fit in the
+    current chunk and unmapped when that call returns (gh-142183; a spare chunk is cached
+    from 3.13.3 and 3.14.0, not in 3.11/3.12). numba's compiler calls small functions
+    millions of times; when the caller's depth puts one of its hot call sites on a chunk
+    boundary, every such call maps and unmaps a chunk. A cold ``Population.fit`` made
+    3.06 million mmap/munmap pairs and spent 11 s in the kernel (38 s wall against 25 s
+    one frame deeper). This function's frame declares a ~2 MB evaluation stack it never
+    touches (its code's ``co_stacksize``), so it opens a chunk of 4 MiB (mapped lazily)
+    and every frame the compiler pushes fits behind it: compile time no longer depends
+    on where the caller stands."""
+    return call(*args, **kws)
+
+
+if sys.version_info >= (3, 11):  # frames live on the chunked data stack from 3.11 on
+    in_roomy_frame.__code__ = in_roomy_frame.__code__.replace(
+        co_stacksize=in_roomy_frame.__code__.co_stacksize + (1 << 18))
+
+
+def _compiled_roomily(dispatcher):
+    """``dispatcher`` with its compilations started from ``in_roomy_frame``: numba's C
+    call path looks up ``_compile_for_args`` on the instance when a call finds no
+    compiled signature (the cache lookup goes through it too)."""
+    if JIT_DISABLED:  # a plain Python function: nothing is compiled
+        return dispatcher
+    compile_for_args = dispatcher._compile_for_args
+    dispatcher._compile_for_args = lambda *args, **kws: in_roomy_frame(
+        compile_for_args, *args, **kws)
+    return dispatcher
+
+
 def jit(func):
     """Compile ``func`` as a fastbp kernel: nopython, cached on disk, GIL released."""
-    return njit(**_flags(func))(func)
+    return _compiled_roomily(njit(**_flags(func))(func))
 
 
 def inline(func):
     """A building block: compiled like ``jit`` and inlined into every caller at numba's IR
     level (``inline="always"``), so a kernel composed of blocks is one function to LLVM."""
-    return njit(**_flags(func, inline="always"))(func)
+    return _compiled_roomily(njit(**_flags(func, inline="always"))(func))
 
 
 def pjit(func):
     """Like ``jit`` with ``parallel=True``: ``prange`` loops run on numba's thread pool."""
-    return njit(**_flags(func, parallel=True))(func)
+    return _compiled_roomily(njit(**_flags(func, parallel=True))(func))
 
 
 class Borrowed(types.Array):

@@ -131,3 +131,80 @@ def test_plain_sgd_compiles_no_optimizer_kernel(tmp_path):
     out = subprocess.run([sys.executable, "-c", PLAIN_SGD_ONLY], capture_output=True,
                          text=True, timeout=900, cwd="/", env=env)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
+
+
+def test_every_kernel_compiles_from_a_roomy_frame():
+    """Every fastbp dispatcher starts its compilations through ``_jit.in_roomy_frame``: the
+    compiler's frames are pushed behind it, wherever the caller stands (CPython's chunked
+    frame stack, see ``in_roomy_frame``)."""
+    import gc
+
+    from numba import njit, types
+    from numba.core.registry import CPUDispatcher
+    from numba.extending import overload
+
+    from fastbp import _jit
+
+    ours = [o for o in gc.get_objects() if issubclass(type(o), CPUDispatcher)
+            and getattr(o.py_func, "__module__", "").startswith("fastbp")]
+    assert len(ours) > 20
+    assert all("_compile_for_args" in vars(d) for d in ours), \
+        [d.py_func.__qualname__ for d in ours if "_compile_for_args" not in vars(d)]
+
+    seen = []
+
+    def probe(x):
+        return x
+
+    @overload(probe)
+    def _probe_typing(x):  # runs while numba types the caller: record who is compiling
+        frame = sys._getframe()
+        while frame is not None:
+            seen.append(frame.f_code)
+            frame = frame.f_back
+        return lambda x: x
+
+    def caller(x):
+        return probe(x) + 1
+
+    compiled = _jit._compiled_roomily(njit(caller))
+    assert compiled(1.5) == 2.5
+    assert _jit.in_roomy_frame.__code__ in seen
+    assert compiled.signatures == [(types.float64,)]
+
+
+def _page_faults_of_calls(depth, wrap, calls=2000):
+    """Minor page faults of ``calls`` calls made ``depth`` frames below here."""
+    import resource
+
+    def leaf():
+        return None
+
+    def loop():
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(calls):
+            leaf()
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    def down(n):
+        return loop() if n == 0 else down(n - 1)
+
+    return wrap(down, depth)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="frames on the chunked data stack from 3.11")
+def test_a_roomy_frame_stops_chunk_thrashing():
+    """The premise of ``in_roomy_frame`` and its cure: on CPython 3.11/3.12 one depth puts
+    a call on a frame-chunk boundary, and each such call maps a fresh chunk (at least one
+    page fault per call); behind ``in_roomy_frame`` no depth does."""
+    from fastbp import _jit
+
+    def plain(f, *args):
+        return f(*args)
+
+    depths = range(600)
+    worst_roomy = max(_page_faults_of_calls(d, _jit.in_roomy_frame) for d in depths)
+    assert worst_roomy < 200, worst_roomy
+    if sys.version_info < (3, 13):  # a spare chunk is cached from 3.13.3 / 3.14 on
+        worst_plain = max(_page_faults_of_calls(d, plain) for d in depths)
+        assert worst_plain >= 2000, worst_plain
