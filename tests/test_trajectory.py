@@ -106,6 +106,31 @@ def test_medium_network_trajectory():
         assert np.abs(net.theta - ref.theta).max() <= 1e-12
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("l2", [0.0, 1e-3])
+def test_rows_four_at_a_time_match_baseline(l2, dtype):
+    # plain SGD updates rows of W with >= 8 inputs four per sweep (fastbp._blocks.four_rows),
+    # the last 1-3 rows one by one: W^0 29 = 7*4 + 1 rows of 37 (the update fused with the
+    # next forward pass), W^1 13 = 3*4 + 1 rows of 29 and W^2 10 = 2*4 + 2 rows of 13 (with
+    # the deltas); one-example steps (partial_fit) update W^0 without a forward pass
+    sizes, hidden = [37, 29, 13, 10], ["relu", "tanh"]
+    X, Y = make_data("softmax", n=40, n_in=37, n_out=10, seed=6, dtype=dtype)
+    net = fastbp.Network(sizes, hidden=hidden, output="softmax", seed=6, dtype=dtype)
+    ref = B.BaselineNetwork(sizes, hidden=hidden, output="softmax", seed=6, dtype=dtype)
+    tol = 1e-12 if dtype == np.float64 else F32_ATOL
+    kw = dict(epochs=2, lr=0.05, batch_size=1, l2=l2, seed=3)
+    theta0 = net.theta.copy()
+    h_fast, h_base = net.fit(X, Y, **kw), ref.fit(X, Y, **kw)
+    assert np.abs(net.theta - theta0).max() > 1e-3
+    assert np.abs(net.theta.astype(np.float64) - ref.theta).max() <= tol
+    np.testing.assert_allclose(h_fast.loss, h_base, rtol=1e-12 if dtype == np.float64 else 1e-5)
+    theta = net.theta.copy()
+    for i in range(6):
+        net.partial_fit(X[i:i + 1], Y[i:i + 1], lr=0.05, l2=l2)
+    B.epoch(theta, net.layout, X[:6], Y[:6], np.arange(6), 0.05, l2, 1)
+    assert np.abs(net.theta.astype(np.float64) - theta).max() <= tol
+
+
 @pytest.mark.parametrize("sizes,hidden,output", [([9, 8, 4], "tanh", "softmax"),
                                                  ([13, 12, 7, 5], "relu", "sigmoid"),
                                                  ([3, 1], "sigmoid", "identity")])
