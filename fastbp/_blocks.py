@@ -15,7 +15,7 @@ Math (layers indexed from 0; the textbook numbers them from 1):
 from . import activations as act
 from . import losses
 from . import rules
-from ._jit import U, borrow, cast_like, inline, jit, unless_code
+from ._jit import U, cast_like, inline, jit, unless_code
 from .dropout import drop_units
 from .layout import ACT, B_OFF, SIZES, U_OFF, W_OFF
 
@@ -171,7 +171,7 @@ def sgd_rows(mode, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, s, d, 
     first = U(0)  # rows before it went four at a time
     if mode <= FWD and n >= U(8):
         first = row_sweeps(U(mode), decay != False, theta, lr, l2, p0, n_rows, n,  # noqa: E712
-                           delta, do, x, x0, borrow(d), z, bo)
+                           delta, do, x, x0, d, z, bo)
     if not decay:
         for j in range(first, n_rows):
             dj = delta[do + j] if mode <= FWD else one

@@ -139,6 +139,42 @@ def _borrow(typingctx, arr):
     return sig, codegen
 
 
+@intrinsic
+def _borrow_row(typingctx, arr, i):
+    """Row ``i`` of the 2-D array ``arr`` as a borrowed 1-D array (``borrow``), built
+    without the intermediate view whose reference count ``borrow(arr[i])`` would take
+    (numba could not remove that increment when the row is passed on to a compiled call).
+    ``i`` must be a valid row index: nothing checks it."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 2 and isinstance(i, types.Integer)):
+        return None
+    layout = "C" if arr.layout == "C" else "A"
+    sig = Borrowed(arr.dtype, 1, layout, not arr.mutable, arr.aligned)(arr, i)
+
+    def codegen(context, builder, signature, args):
+        from numba.np.arrayobj import populate_array
+
+        src = context.make_array(signature.args[0])(context, builder, value=args[0])
+        dst = context.make_array(signature.return_type)(context, builder)
+        shape = cgutils.unpack_tuple(builder, src.shape, 2)
+        strides = cgutils.unpack_tuple(builder, src.strides, 2)
+        row = context.cast(builder, args[1], signature.args[1], types.intp)
+        start = builder.gep(builder.bitcast(src.data, cgutils.voidptr_t),
+                            [builder.mul(row, strides[0])])
+        populate_array(dst, data=builder.bitcast(start, src.data.type), shape=[shape[1]],
+                       strides=[strides[1]], itemsize=src.itemsize, meminfo=None)
+        return dst._getvalue()
+
+    return sig, codegen
+
+
+def _borrow_row_python(arr, i):
+    return arr[i]
+
+
+#: ``arr[i]`` borrowed, in compiled code; the plain row when the JIT is switched off
+borrow_row = _borrow_row_python if JIT_DISABLED else _borrow_row
+
+
 def _borrow_python(arr):
     """Pure-Python ``borrow``: the array itself (there is no reference count to skip)."""
     return arr

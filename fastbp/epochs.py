@@ -18,7 +18,7 @@ from . import rules
 from ._batch import backward_update_batch, forward_batch
 from ._blocks import (backward_update, drop_layer, first_layer_update_forward,
                       layer_forward, load_row, out_slot, output_delta, train_forward, zero)
-from ._jit import U, borrow, cast_like, inline, jit
+from ._jit import U, borrow, borrow_row, cast_like, inline, jit
 from .dropout import Dropout
 from .layout import SIZES, Workspace
 from .rules import SGD, OptState
@@ -66,7 +66,8 @@ def train_examples(theta, tab, loss, ws, opt, drop, X, Y, order, code=rules.SGD,
         backward_update(code, decay, theta, m, v, k, l2, tab, z, a, delta, mask, dropout, 1)
         # after the last example: a harmless forward pass of the same row
         nxt = U(order[t + 1]) if t + 1 < n else i
-        first_layer_update_forward(code, decay, theta, m, v, k, l2, tab, z, a, delta, X[nxt])
+        first_layer_update_forward(code, decay, theta, m, v, k, l2, tab, z, a, delta,
+                                   borrow_row(X, nxt))
         if dropout:
             drop_layer(tab, a, mask, 1, drop, counter[0])
     return total
