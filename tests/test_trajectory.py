@@ -112,7 +112,7 @@ def test_rows_four_at_a_time_match_baseline(l2, dtype):
     # plain SGD updates rows of W with >= 8 inputs four per sweep (fastbp._blocks.four_rows),
     # the last 1-3 rows one by one: W^0 29 = 7*4 + 1 rows of 37 (the update fused with the
     # next forward pass), W^1 13 = 3*4 + 1 rows of 29 and W^2 10 = 2*4 + 2 rows of 13 (with
-    # the deltas); one-example steps (partial_fit) update W^0 without a forward pass
+    # the deltas); one-example steps (partial_fit) update W^0 one row at a time (PLAIN)
     sizes, hidden = [37, 29, 13, 10], ["relu", "tanh"]
     X, Y = make_data("softmax", n=40, n_in=37, n_out=10, seed=6, dtype=dtype)
     net = fastbp.Network(sizes, hidden=hidden, output="softmax", seed=6, dtype=dtype)
