@@ -39,6 +39,8 @@ O(layers), plus O(n) for a pass's row order) and raises ValueError otherwise; th
 schedules (Python owns the outer loop).
 """
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from . import activations as act
 from . import _checks as check
@@ -47,7 +49,7 @@ from ._blocks import (apply_gradient as apply_gradient_block, backward_accumulat
                       backward_accumulate_block, backward_update as backward_update_block,
                       cost as cost_block, forward as forward_block, load_row,
                       out_slot, output_delta as output_delta_block, zero)
-from ._jit import U, borrow, cast_like, inline, jit
+from ._jit import JIT_DISABLED, U, borrow, cast_like, inline, jit
 from . import dropout
 from .dropout import Dropout
 from .epochs import borrowed_workspace, train_batches, train_examples
@@ -164,14 +166,54 @@ def _plain_sgd(theta, lr, l2):
     return hp, np.zeros(1, dtype=np.int64)
 
 
-@jit
-def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
-    """One pass over the rows ``order`` of (X, Y), updating theta in place.
+#: plain SGD's three skeletons (``plain_path``): per example without weight decay, per
+#: example with it, mini-batches
+EXAMPLES, EXAMPLES_DECAY, BATCHES = 0, 1, 2
 
-    batch_size 1: per-example SGD (``sgd_step``). batch_size b > 1: consecutive groups of b
-    rows of ``order`` (the last may be smaller), each updating with its mean gradient.
-    Returns the sum of the examples' costs, each measured just before its update.
-    """
+
+def plain_path(batch_size, l2, dtype):
+    """The skeleton ``epoch`` runs for ``batch_size`` and ``l2`` in a network of ``dtype``:
+    decay where l2 is nonzero in that dtype (an l2 that rounds to 0 in float32 has none)."""
+    if batch_size > 1:
+        return BATCHES
+    return EXAMPLES_DECAY if np.dtype(dtype).type(l2) != 0 else EXAMPLES
+
+
+def _plain_skeleton(path, th, tab, loss, wsb, opt, drop, X, Y, order, batch_size):
+    """One pass of plain SGD through skeleton ``path`` (its flags as constants, so that it
+    shares the compiled code of ``Network.fit``'s plain-SGD entries)."""
+    if path == BATCHES:
+        return train_batches(th, tab, loss, wsb, opt, drop, dropout.active(drop.keep), X, Y,
+                             order, batch_size, SGD)
+    if path == EXAMPLES_DECAY:
+        return train_examples(th, tab, loss, wsb, opt, drop, X, Y, order, SGD, False, True)
+    return train_examples(th, tab, loss, wsb, opt, drop, X, Y, order, SGD, False, False)
+
+
+if not JIT_DISABLED:
+    @overload(_plain_skeleton, prefer_literal=True)
+    def _plain_skeleton_typed(path, th, tab, loss, wsb, opt, drop, X, Y, order, batch_size):
+        # a literal path (Population's, through ``numba.literally``) compiles only that
+        # skeleton; a run-time one (``epoch``) all three
+        if isinstance(path, types.IntegerLiteral):
+            chosen = path.literal_value
+
+            def one(path, th, tab, loss, wsb, opt, drop, X, Y, order, batch_size):
+                if chosen == BATCHES:
+                    return train_batches(th, tab, loss, wsb, opt, drop,
+                                         dropout.active(drop.keep), X, Y, order, batch_size, SGD)
+                if chosen == EXAMPLES_DECAY:
+                    return train_examples(th, tab, loss, wsb, opt, drop, X, Y, order, SGD, False,
+                                          True)
+                return train_examples(th, tab, loss, wsb, opt, drop, X, Y, order, SGD, False,
+                                      False)
+            return one
+        return _plain_skeleton
+
+
+@inline
+def epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
+    """``epoch`` through skeleton ``path`` (``plain_path(batch_size, l2, theta.dtype)``)."""
     th, tab, wsb = borrow(theta), borrow(spec.table), borrowed_workspace(ws)
     X, Y, order = borrow(X), borrow(Y), borrow(order)
     check.network_fits(th, tab, spec.loss, wsb, True)
@@ -182,16 +224,32 @@ def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
     none = borrow(th[:0])
     drop = Dropout(none, none, np.int64(0), borrow(t))
     opt = OptState(np.int64(rules.SGD), borrow(hp), none, none, borrow(t))
+    return _plain_skeleton(path, th, tab, spec.loss, wsb, opt, drop, X, Y, order, batch_size)
+
+
+@jit
+def epoch_path(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
+    """``epoch`` through skeleton ``path`` (``plain_path``); called with a literal path (as
+    ``threads.population_pass`` does), each path is its own specialisation that compiles
+    only its skeleton."""
+    return epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size)
+
+
+@jit
+def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
+    """One pass over the rows ``order`` of (X, Y), updating theta in place.
+
+    batch_size 1: per-example SGD (``sgd_step``). batch_size b > 1: consecutive groups of b
+    rows of ``order`` (the last may be smaller), each updating with its mean gradient.
+    Returns the sum of the examples' costs, each measured just before its update.
+    """
     # only plain SGD's three skeletons, each with its flags as constants (through
     # ``epochs.train``, whose code and dropout are run-time values, the first call compiled
     # every optimiser and dropout path too: 48 instead of 20 s with an empty cache; after
     # a plain fit in each of its three forms it compiles only itself, 2.3 s)
-    if batch_size > 1:
-        return train_batches(th, tab, spec.loss, wsb, opt, drop, dropout.active(drop.keep), X, Y,
-                             order, batch_size, SGD)
-    if hp[rules.L2] != 0.0:
-        return train_examples(th, tab, spec.loss, wsb, opt, drop, X, Y, order, SGD, False, True)
-    return train_examples(th, tab, spec.loss, wsb, opt, drop, X, Y, order, SGD, False, False)
+    path = BATCHES if batch_size > 1 else (EXAMPLES_DECAY if cast_like(theta, l2) != 0.0
+                                           else EXAMPLES)
+    return epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size)
 
 
 @jit

@@ -2,7 +2,7 @@
 
 An ensemble, a sweep over seeds or learning rates, one brain per agent: the members'
 parameter vectors are the rows of one 2-D array, and ``fit`` trains all rows in parallel
-with ``fastbp.threads.population_epoch``. Every member runs exactly the computation that
+with ``fastbp.threads.population_pass``. Every member runs exactly the computation that
 ``Network.fit`` would run for it alone (same kernel, same initial theta, same shuffles), so
 each row is bit-identical to training that network by itself.
 
@@ -128,13 +128,15 @@ class Population:
         totals = np.zeros(k)
         losses = np.zeros((epochs, k))
         dt = self.dtype.type
+        path = kernels.plain_path(batch_size, l2, self.dtype)
         for e in range(epochs):
             orders = np.stack([m._rng.permutation(n) if opts.shuffle else np.arange(n)
                                for m in self.members])
             backup = self.thetas.copy()
             with threads.pool(opts.n_threads):
-                threads.population_epoch(self.thetas, self.spec, self._units, self._grads, X,
-                                         Y, orders, lrs, dt(l2), batch_size, totals)
+                threads.population_pass(path, self.thetas, self.spec, self._units,
+                                        self._grads, X, Y, orders, lrs, dt(l2), batch_size,
+                                        totals)
             mean = totals / n
             if l2:
                 mean += np.array([0.5 * l2 * float(kernels.l2_term(t, self.spec))

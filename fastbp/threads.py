@@ -29,7 +29,7 @@ import threading
 
 import numba
 import numpy as np
-from numba import config, prange
+from numba import config, literally, prange
 from numba.np.ufunc import parallel as _parallel
 
 from . import kernels
@@ -47,6 +47,20 @@ def population_epoch(thetas, spec, units, grads, X, Y, orders, lrs, l2, batch_si
         u = units[r]
         ws = Workspace(u[0], u[1], u[2], grads[r], u, u[3])
         totals[r] = kernels.epoch(thetas[r], spec, ws, X, Y, orders[r], lrs[r], l2, batch_size)
+
+
+@pjit
+def population_pass(path, thetas, spec, units, grads, X, Y, orders, lrs, l2, batch_size, totals):
+    """``population_epoch`` through plain SGD's skeleton ``path`` (``kernels.plain_path``),
+    a compile-time constant (``numba.literally``): a first ``Population.fit`` compiles only
+    the skeleton it runs instead of all three (``population_epoch``, the public kernel,
+    chooses at run time)."""
+    literally(path)
+    for r in prange(thetas.shape[0]):
+        u = units[r]
+        ws = Workspace(u[0], u[1], u[2], grads[r], u, u[3])
+        totals[r] = kernels.epoch_path(path, thetas[r], spec, ws, X, Y, orders[r], lrs[r], l2,
+                                       batch_size)
 
 
 @pjit

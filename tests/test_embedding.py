@@ -116,16 +116,18 @@ def test_networks_in_python_threads_match_sequential_training():
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("batch_size", [1, 8])
-def test_population_rows_match_networks_trained_alone(dtype, batch_size):
+@pytest.mark.parametrize("batch_size,l2", [(1, 1e-3), (8, 1e-3), (1, 0.0), (1, 1e-50)])
+def test_population_rows_match_networks_trained_alone(dtype, batch_size, l2):
+    # each of plain SGD's skeletons (Population compiles the one it runs; an l2 that rounds
+    # to 0 in float32 runs the one without decay, as Network.fit does)
     X, y = make_prototypes(n_samples=500, n_features=16, n_classes=3, seed=1)
     seeds, lrs = [5, 6, 7], [0.1, 0.03, 0.2]
     pop = fastbp.Population([16, 12, 3], 3, output="softmax", dtype=dtype, seeds=seeds)
-    losses = pop.fit(X, y, epochs=3, lr=lrs, batch_size=batch_size, l2=1e-3)
+    losses = pop.fit(X, y, epochs=3, lr=lrs, batch_size=batch_size, l2=l2)
     assert losses.shape == (3, 3)
     for r, (s, lr) in enumerate(zip(seeds, lrs)):
         net = fastbp.Network([16, 12, 3], output="softmax", dtype=dtype, seed=s)
-        h = net.fit(X, y, epochs=3, lr=lr, batch_size=batch_size, l2=1e-3)
+        h = net.fit(X, y, epochs=3, lr=lr, batch_size=batch_size, l2=l2)
         np.testing.assert_array_equal(pop.thetas[r], net.theta)
         np.testing.assert_allclose(losses[:, r], h.loss, rtol=1e-12)
         np.testing.assert_array_equal(pop.members[r].predict(X), net.predict(X))

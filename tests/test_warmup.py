@@ -210,3 +210,30 @@ def test_a_roomy_frame_stops_chunk_thrashing():
     if sys.version_info < (3, 13):  # a spare chunk is cached from 3.13.3 / 3.14 on
         worst_plain = max(_page_faults_of_calls(d, plain) for d in depths)
         assert worst_plain >= 2000, worst_plain
+
+
+POPULATION_ONE_SKELETON = r"""
+import numpy as np
+import fastbp
+from fastbp import epochs
+
+rng = np.random.default_rng(0)
+X, Y = rng.random((40, 3)), rng.random((40, 2))
+fastbp.Population([3, 4, 2], 2).fit(X, Y, epochs=1, lr=0.1)
+assert len(epochs.train_examples.signatures) == 1, epochs.train_examples.signatures
+assert len(epochs.train_batches.signatures) == 0, epochs.train_batches.signatures
+fastbp.Population([3, 4, 2], 2).fit(X, Y, epochs=1, lr=0.1, batch_size=8)
+assert len(epochs.train_examples.signatures) == 1, epochs.train_examples.signatures
+assert len(epochs.train_batches.signatures) == 1, epochs.train_batches.signatures
+print("ok")
+"""
+
+
+def test_population_compiles_only_the_skeleton_it_runs(tmp_path):
+    # Population.fit passes plain SGD's skeleton as a literal (threads.population_pass): a
+    # first fit per example compiles that skeleton alone, not the decay and mini-batch ones
+    # that kernels.epoch's run-time choice compiles (a cold first fit 25.6-26.4 -> ~12 s)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", POPULATION_ONE_SKELETON], capture_output=True,
+                         text=True, timeout=900, cwd="/", env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
