@@ -78,6 +78,22 @@ def hogwild_epoch(theta, spec, units, grads, X, Y, order, lr, l2, totals):
         totals[t] = kernels.epoch(theta, spec, ws, X, Y, order[lo:hi], lr, l2, 1)
 
 
+@pjit
+def hogwild_pass(path, theta, spec, units, grads, X, Y, order, lr, l2, totals):
+    """``hogwild_epoch`` through plain SGD's per-example skeleton ``path``
+    (``kernels.plain_path``) as a compile-time constant, as ``population_pass``: a first
+    ``fit(..., n_threads=k)`` compiles that skeleton alone."""
+    literally(path)
+    k = totals.shape[0]
+    n = order.shape[0]
+    for t in prange(k):
+        lo = t * n // k
+        hi = (t + 1) * n // k
+        u = units[t]
+        ws = Workspace(u[0], u[1], u[2], grads[t], u, u[3])
+        totals[t] = kernels.epoch_path(path, theta, spec, ws, X, Y, order[lo:hi], lr, l2, 1)
+
+
 def workspaces(layout, k, dtype):
     """k stacked workspaces: units (k, 4, n_units) and grads (k, P)."""
     return (np.zeros((k, 4, layout.n_units), dtype=dtype),

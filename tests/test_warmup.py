@@ -222,6 +222,11 @@ X, Y = rng.random((40, 3)), rng.random((40, 2))
 fastbp.Population([3, 4, 2], 2).fit(X, Y, epochs=1, lr=0.1)
 assert len(epochs.train_examples.signatures) == 1, epochs.train_examples.signatures
 assert len(epochs.train_batches.signatures) == 0, epochs.train_batches.signatures
+import numba
+if numba.config.NUMBA_NUM_THREADS >= 2:  # Hogwild: the same skeleton, nothing new
+    fastbp.Network([3, 4, 2], seed=0).fit(X, Y, epochs=1, lr=0.1, n_threads=2)
+    assert len(epochs.train_examples.signatures) == 1, epochs.train_examples.signatures
+    assert len(epochs.train_batches.signatures) == 0, epochs.train_batches.signatures
 fastbp.Population([3, 4, 2], 2).fit(X, Y, epochs=1, lr=0.1, batch_size=8)
 assert len(epochs.train_examples.signatures) == 1, epochs.train_examples.signatures
 assert len(epochs.train_batches.signatures) == 1, epochs.train_batches.signatures
@@ -230,9 +235,10 @@ print("ok")
 
 
 def test_population_compiles_only_the_skeleton_it_runs(tmp_path):
-    # Population.fit passes plain SGD's skeleton as a literal (threads.population_pass): a
-    # first fit per example compiles that skeleton alone, not the decay and mini-batch ones
-    # that kernels.epoch's run-time choice compiles (a cold first fit 25.6-26.4 -> ~12 s)
+    # Population.fit (and Hogwild) pass plain SGD's skeleton as a literal
+    # (threads.population_pass, hogwild_pass): a first fit per example compiles that
+    # skeleton alone, not the decay and mini-batch ones that kernels.epoch's run-time choice
+    # compiles (a cold first Population.fit 25.6-26.4 -> 13.0-13.5 s)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", POPULATION_ONE_SKELETON], capture_output=True,
                          text=True, timeout=900, cwd="/", env=env)
