@@ -207,7 +207,7 @@ def test_a_roomy_frame_stops_chunk_thrashing():
     depths = range(600)
     worst_roomy = max(_page_faults_of_calls(d, _jit.in_roomy_frame) for d in depths)
     assert worst_roomy < 200, worst_roomy
-    if sys.version_info < (3, 13):  # a spare chunk is cached from 3.13.3 / 3.14 on
+    if sys.version_info < (3, 13):  # later 3.13 and 3.14 releases cache a spare chunk
         worst_plain = max(_page_faults_of_calls(d, plain) for d in depths)
         assert worst_plain >= 2000, worst_plain
 
