@@ -194,7 +194,9 @@ if not JIT_DISABLED:
     @overload(_plain_skeleton, prefer_literal=True)
     def _plain_skeleton_typed(path, th, tab, loss, wsb, opt, drop, X, Y, order, batch_size):
         # a literal path (Population's, through ``numba.literally``) compiles only that
-        # skeleton; a run-time one (``epoch``) all three
+        # skeleton; a run-time one (``epoch``) all three. The three calls are written out
+        # again here: numba prunes branches on ``chosen`` (a closure constant) only in the
+        # body that tests it (an inlined helper's branches would all be typed)
         if isinstance(path, types.IntegerLiteral):
             chosen = path.literal_value
 

@@ -33,8 +33,22 @@ from numba import config, literally, prange
 from numba.np.ufunc import parallel as _parallel
 
 from . import kernels
-from ._jit import pjit
+from ._jit import inline, pjit
 from .layout import Workspace
+
+
+@inline
+def _workspace(units, grads, r):
+    """Row r of the stacked workspaces (``workspaces``) as a ``Workspace``."""
+    u = units[r]
+    return Workspace(u[0], u[1], u[2], grads[r], u, u[3])
+
+
+@inline
+def _part(order, t, k):
+    """Thread t's contiguous part of ``order`` split into k."""
+    n = order.shape[0]
+    return order[t * n // k:(t + 1) * n // k]
 
 
 @pjit
@@ -44,9 +58,8 @@ def population_epoch(thetas, spec, units, grads, X, Y, orders, lrs, l2, batch_si
     workspace per row (the same kernel as ``Network.fit``). Writes each row's summed cost into
     ``totals[r]``."""
     for r in prange(thetas.shape[0]):
-        u = units[r]
-        ws = Workspace(u[0], u[1], u[2], grads[r], u, u[3])
-        totals[r] = kernels.epoch(thetas[r], spec, ws, X, Y, orders[r], lrs[r], l2, batch_size)
+        totals[r] = kernels.epoch(thetas[r], spec, _workspace(units, grads, r), X, Y, orders[r],
+                                  lrs[r], l2, batch_size)
 
 
 @pjit
@@ -57,10 +70,8 @@ def population_pass(path, thetas, spec, units, grads, X, Y, orders, lrs, l2, bat
     chooses at run time)."""
     literally(path)
     for r in prange(thetas.shape[0]):
-        u = units[r]
-        ws = Workspace(u[0], u[1], u[2], grads[r], u, u[3])
-        totals[r] = kernels.epoch_path(path, thetas[r], spec, ws, X, Y, orders[r], lrs[r], l2,
-                                       batch_size)
+        totals[r] = kernels.epoch_path(path, thetas[r], spec, _workspace(units, grads, r), X, Y,
+                                       orders[r], lrs[r], l2, batch_size)
 
 
 @pjit
@@ -69,13 +80,9 @@ def hogwild_epoch(theta, spec, units, grads, X, Y, order, lr, l2, totals):
     each, all updating ``theta`` in place without locks. ``units`` (k, 4, n_units) and
     ``grads`` (k, P) are one workspace per thread."""
     k = totals.shape[0]
-    n = order.shape[0]
     for t in prange(k):
-        lo = t * n // k
-        hi = (t + 1) * n // k
-        u = units[t]
-        ws = Workspace(u[0], u[1], u[2], grads[t], u, u[3])
-        totals[t] = kernels.epoch(theta, spec, ws, X, Y, order[lo:hi], lr, l2, 1)
+        totals[t] = kernels.epoch(theta, spec, _workspace(units, grads, t), X, Y,
+                                  _part(order, t, k), lr, l2, 1)
 
 
 @pjit
@@ -85,13 +92,9 @@ def hogwild_pass(path, theta, spec, units, grads, X, Y, order, lr, l2, totals):
     ``fit(..., n_threads=k)`` compiles that skeleton alone."""
     literally(path)
     k = totals.shape[0]
-    n = order.shape[0]
     for t in prange(k):
-        lo = t * n // k
-        hi = (t + 1) * n // k
-        u = units[t]
-        ws = Workspace(u[0], u[1], u[2], grads[t], u, u[3])
-        totals[t] = kernels.epoch_path(path, theta, spec, ws, X, Y, order[lo:hi], lr, l2, 1)
+        totals[t] = kernels.epoch_path(path, theta, spec, _workspace(units, grads, t), X, Y,
+                                       _part(order, t, k), lr, l2, 1)
 
 
 def workspaces(layout, k, dtype):

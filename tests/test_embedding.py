@@ -161,3 +161,35 @@ def test_hogwild_converges():
         net.fit(X, y, n_threads=2, optimizer="adam")
     with pytest.raises(ValueError, match=r"n_threads must be at most"):
         net.fit(X, y, n_threads=10_000)
+
+
+@pytest.mark.parametrize("batch_size,l2", [(1, 0.0), (1, 1e-3), (5, 1e-3)])
+def test_public_parallel_kernels_match_the_literal_path_ones(batch_size, l2):
+    # fastbp.parallel.population_epoch / hogwild_epoch choose plain SGD's skeleton at run
+    # time; Population.fit and Hogwild run population_pass / hogwild_pass with it as a
+    # literal: the same arithmetic, bit for bit (Hogwild on one thread is deterministic)
+    from fastbp import kernels, parallel, threads
+    X, y = make_prototypes(n_samples=60, n_features=5, n_classes=3, seed=2)
+    Y = np.eye(3)[y]
+    pop = fastbp.Population([5, 4, 3], 2, output="softmax")
+    units, grads = parallel.workspaces(pop.layout, 2, pop.dtype)
+    orders = np.stack([np.arange(60), np.arange(60)[::-1].copy()])
+    lrs = np.array([0.1, 0.05])
+    path = kernels.plain_path(batch_size, l2, pop.dtype)
+    a, b = pop.thetas.copy(), pop.thetas.copy()
+    ta, tb = np.zeros(2), np.zeros(2)
+    with threads.pool(1):
+        parallel.population_epoch(a, pop.spec, units, grads, X, Y, orders, lrs, l2, batch_size, ta)
+        threads.population_pass(path, b, pop.spec, units, grads, X, Y, orders, lrs, l2,
+                                batch_size, tb)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ta, tb)
+    if batch_size == 1:
+        u1, g1 = parallel.workspaces(pop.layout, 1, pop.dtype)
+        a, b = pop.thetas[0].copy(), pop.thetas[0].copy()
+        ta, tb = np.zeros(1), np.zeros(1)
+        with threads.pool(1):
+            parallel.hogwild_epoch(a, pop.spec, u1, g1, X, Y, orders[1], 0.1, l2, ta)
+            threads.hogwild_pass(path, b, pop.spec, u1, g1, X, Y, orders[1], 0.1, l2, tb)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(ta, tb)
