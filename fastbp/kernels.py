@@ -171,12 +171,14 @@ def _plain_sgd(theta, lr, l2):
 EXAMPLES, EXAMPLES_DECAY, BATCHES = 0, 1, 2
 
 
-def plain_path(batch_size, l2, dtype):
-    """The skeleton ``epoch`` runs for ``batch_size`` and ``l2`` in a network of ``dtype``:
-    decay where l2 is nonzero in that dtype (an l2 that rounds to 0 in float32 has none)."""
+@jit
+def plain_path(batch_size, l2, theta):
+    """The skeleton ``epoch`` runs for ``batch_size`` and ``l2`` on ``theta``: decay where
+    l2 is nonzero in theta's dtype (an l2 that rounds to 0 in float32 has none). ``epoch``
+    decides with it, and so do ``Population.fit`` and Hogwild before their launches."""
     if batch_size > 1:
         return BATCHES
-    return EXAMPLES_DECAY if np.dtype(dtype).type(l2) != 0 else EXAMPLES
+    return EXAMPLES_DECAY if cast_like(theta, l2) != 0.0 else EXAMPLES
 
 
 def _plain_skeleton(path, th, tab, loss, wsb, opt, drop, X, Y, order, batch_size):
@@ -215,7 +217,7 @@ if not JIT_DISABLED:
 
 @inline
 def epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
-    """``epoch`` through skeleton ``path`` (``plain_path(batch_size, l2, theta.dtype)``)."""
+    """``epoch`` through skeleton ``path`` (``plain_path(batch_size, l2, theta)``)."""
     th, tab, wsb = borrow(theta), borrow(spec.table), borrowed_workspace(ws)
     X, Y, order = borrow(X), borrow(Y), borrow(order)
     check.network_fits(th, tab, spec.loss, wsb, True)
@@ -249,9 +251,8 @@ def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
     # ``epochs.train``, whose code and dropout are run-time values, the first call compiled
     # every optimiser and dropout path too: 48 instead of 20 s with an empty cache; after
     # a plain fit in each of its three forms it compiles only itself, 2.3 s)
-    path = BATCHES if batch_size > 1 else (EXAMPLES_DECAY if cast_like(theta, l2) != 0.0
-                                           else EXAMPLES)
-    return epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size)
+    return epoch_on(plain_path(batch_size, l2, theta), theta, spec, ws, X, Y, order, lr, l2,
+                    batch_size)
 
 
 @jit

@@ -128,7 +128,7 @@ class Population:
         totals = np.zeros(k)
         losses = np.zeros((epochs, k))
         dt = self.dtype.type
-        path = kernels.plain_path(batch_size, l2, self.dtype)
+        path = kernels.plain_path(batch_size, l2, self.thetas[0])
         for e in range(epochs):
             orders = np.stack([m._rng.permutation(n) if opts.shuffle else np.arange(n)
                                for m in self.members])

@@ -319,6 +319,7 @@ def hogwild(net, X, Y, order, lr, l2, n_threads):
             net._hogwild_ws = (units, grads)
         totals = np.zeros(n_threads)
         dt = net.dtype.type
-        threads.hogwild_pass(kernels.plain_path(1, l2, net.dtype), net._theta, net.spec, units,
-                             grads, X, Y, order, dt(lr), dt(l2), totals)
+        path = kernels.plain_path(1, l2, net._theta)
+        threads.hogwild_pass(path, net._theta, net.spec, units, grads, X, Y, order, dt(lr),
+                             dt(l2), totals)
     return float(totals.sum())

@@ -175,7 +175,7 @@ def test_public_parallel_kernels_match_the_literal_path_ones(batch_size, l2):
     units, grads = parallel.workspaces(pop.layout, 2, pop.dtype)
     orders = np.stack([np.arange(60), np.arange(60)[::-1].copy()])
     lrs = np.array([0.1, 0.05])
-    path = kernels.plain_path(batch_size, l2, pop.dtype)
+    path = kernels.plain_path(batch_size, l2, pop.thetas[0])
     a, b = pop.thetas.copy(), pop.thetas.copy()
     ta, tb = np.zeros(2), np.zeros(2)
     with threads.pool(1):
