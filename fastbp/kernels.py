@@ -235,7 +235,12 @@ def epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
 def epoch_path(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
     """``epoch`` through skeleton ``path`` (``plain_path``); called with a literal path (as
     ``threads.population_pass`` does), each path is its own specialisation that compiles
-    only its skeleton."""
+    only its skeleton. ValueError unless ``path`` is ``plain_path(batch_size, l2, theta)``
+    (another skeleton would ignore l2 or the batch size)."""
+    if path != plain_path(batch_size, l2, theta):
+        raise ValueError("path must be kernels.plain_path(batch_size, l2, theta): "
+                         "EXAMPLES (batch_size 1, l2 0), EXAMPLES_DECAY (batch_size 1, l2 "
+                         "nonzero in theta's dtype) or BATCHES (batch_size > 1)")
     return epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size)
 
 

@@ -193,3 +193,20 @@ def test_public_parallel_kernels_match_the_literal_path_ones(batch_size, l2):
             threads.hogwild_pass(path, b, pop.spec, u1, g1, X, Y, orders[1], 0.1, l2, tb)
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(ta, tb)
+
+
+def test_epoch_path_refuses_a_path_that_does_not_fit():
+    # a skeleton other than plain_path's would silently ignore l2 or the batch size
+    from fastbp import kernels
+    net = fastbp.Network([3, 4, 2], seed=0)
+    X, Y = np.ones((6, 3)), np.zeros((6, 2))
+    theta = net.theta.copy()
+    for path, bs, l2 in ((kernels.EXAMPLES, 1, 1e-3), (kernels.EXAMPLES_DECAY, 1, 0.0),
+                         (kernels.BATCHES, 1, 0.0), (kernels.EXAMPLES, 4, 0.0), (7, 1, 0.0)):
+        with pytest.raises(ValueError, match=r"path must be kernels.plain_path"):
+            kernels.epoch_path(path, theta, net.spec, net.workspace(), X, Y, np.arange(6), 0.1,
+                               l2, bs)
+    np.testing.assert_array_equal(theta, net.theta)
+    kernels.epoch_path(kernels.EXAMPLES, theta, net.spec, net.workspace(), X, Y, np.arange(6),
+                       0.1, 0.0, 1)
+    assert not np.array_equal(theta, net.theta)
