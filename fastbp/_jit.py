@@ -207,15 +207,39 @@ def _bits_as_float64_python(bits):
 bits_as_float64 = _bits_as_float64_python if JIT_DISABLED else _bits_as_float64
 
 
+@intrinsic
+def _bits_as_float32(typingctx, bits):
+    """The float32 whose IEEE-754 bit pattern is the int32 ``bits`` (``_bits_as_float64``
+    for ``fastbp.activations.exp``'s float32 form)."""
+    if not isinstance(bits, types.Integer):
+        return None
+    sig = types.float32(types.int32)
+
+    def codegen(context, builder, signature, args):
+        val = context.cast(builder, args[0], signature.args[0], types.int32)
+        return builder.bitcast(val, ir.FloatType())
+
+    return sig, codegen
+
+
+def _bits_as_float32_python(bits):
+    return np.int32(bits).view(np.float32)
+
+
+#: int32 bit pattern -> float32, in compiled code and (``NUMBA_DISABLE_JIT=1``) in Python
+bits_as_float32 = _bits_as_float32_python if JIT_DISABLED else _bits_as_float32
+
+
 def cast_like(arr, value):
-    """``value`` converted to ``arr``'s dtype: accumulators and constants of a float32
-    kernel stay float32 (mixed float32/float64 arithmetic would convert every element)."""
-    return arr.dtype.type(value)
+    """``value`` converted to the dtype of ``arr`` (an array or a float scalar):
+    accumulators and constants of a float32 kernel stay float32 (a float literal is a
+    float64 in numba, and mixed float32/float64 arithmetic converts every element)."""
+    return np.asarray(arr).dtype.type(value)
 
 
 @overload(cast_like, inline="always")
 def _cast_like_impl(arr, value):
-    dtype = arr.dtype
+    dtype = arr.dtype if isinstance(arr, types.Array) else arr
 
     def impl(arr, value):
         return dtype(value)
