@@ -19,7 +19,7 @@ from fastbp import cache
 pytestmark = pytest.mark.skipif(fastbp._jit.JIT_DISABLED, reason="the numba cache needs the JIT")
 
 TIMEOUT = 300
-SIGMOID = "    return (1.0 if z >= 0.0 else e) / (1.0 + e)\n"
+SIGMOID = "    return (one if z >= cast_like(z, 0.0) else e) / (one + e)\n"
 # the edited sigmoid: 0.25 everywhere (so predict of a zero network gives 0.25)
 EDITED = "    return 0.25 + 0.0 * z\n"
 
