@@ -4,8 +4,11 @@ Each block works on the flat buffers directly: theta, the layout table ``tab``
 (``Spec.table``) and a workspace's z / a / delta / mask buffers (layer l's units at
 ``tab[U_OFF, l]``), with unsigned indices (``fastbp._jit.U``). Blocks are compiled with
 ``inline="always"``, so an epoch kernel reaches LLVM as one function: no call overhead on
-layers of a few units, and every literal argument (a loop mode, a zero l2, a unit divisor)
-is folded, leaving only the loop body that call site needs.
+layers of a few units, and every constant argument (a loop mode, the epoch's decay and
+dropout flags, which ``fastbp.epochs`` makes closure constants) folds before typing,
+leaving only the loop body that call site needs. The flags are tested in forms numba can
+fold (``if decay == False``, ``code != SGD`` with the global ``SGD``; not ``not decay`` or
+``rules.SGD``): a branch it cannot fold is typed and compiled even where it never runs.
 
 Math (layers indexed from 0; the textbook numbers them from 1):
     z^(l+1) = W^l a^l + b^l,  a^(l+1) = g(z^(l+1))
@@ -18,6 +21,7 @@ from . import rules
 from ._jit import U, cast_like, inline, jit, unless_code
 from .dropout import drop_units
 from .layout import ACT, B_OFF, SIZES, U_OFF, W_OFF
+from .rules import SGD
 
 # what an update does besides the update (always a literal at the call site)
 PLAIN = 0  # rows j of W with gradient delta_j * x + l2 * W[j]: the update only
@@ -64,7 +68,7 @@ def four_rows(mode, decay, theta, lr, l2, r0, n, delta, do, x, x0, d, z, bo):
     acc1 = cast_like(theta, 0.0)
     acc2 = cast_like(theta, 0.0)
     acc3 = cast_like(theta, 0.0)
-    if not decay:
+    if decay == False:  # noqa: E712 (a comparison numba folds on a constant)
         c0 = lr * d0
         c1 = lr * d1
         c2 = lr * d2
@@ -160,8 +164,8 @@ def sgd_rows(mode, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, s, d, 
 
     ``decay`` (l2 != 0) selects one of two loop bodies. Without decay, (lr dj) x is one
     multiply per weight instead of two (with the l2 body for both, 64-32-10 took 2.15
-    instead of 1.5 µs per example). The epoch kernels pass it as a compile-time constant:
-    with both bodies compiled in and chosen at run time, 64-32-10 at l2 > 0 took 1.25
+    instead of 1.5 µs per example). The epoch kernels pass it as a constant (the other
+    body is pruned before typing): with both bodies compiled in and chosen at run time, 64-32-10 at l2 > 0 took 1.25
     instead of 1.02 µs per example.
     """
     one = cast_like(theta, 1.0)
@@ -172,7 +176,7 @@ def sgd_rows(mode, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, s, d, 
     if (mode == BACK or mode == FWD) and n >= U(8):
         first = row_sweeps(U(mode), decay != False, theta, lr, l2, p0, n_rows, n,  # noqa: E712
                            delta, do, x, x0, d, z, bo)
-    if not decay:
+    if decay == False:  # noqa: E712 (a comparison numba folds on a constant)
         for j in range(first, n_rows):
             dj = delta[do + j] if mode <= FWD else one
             c = lr * dj
@@ -268,7 +272,8 @@ def optimizer_rows(code, mode, theta, m, v, k, l2, p0, n_rows, n, delta, do, x, 
 
 def _rows_for(mode):
     """``optimizer_rows`` with ``mode`` fixed, compiled once and shared by every kernel (and
-    not at all into plain SGD's, whose code is a literal ``rules.SGD``: ``unless_code``)."""
+    not at all into plain SGD's, whose code is the constant ``rules.SGD``: ``unless_code``
+    covers the callers that do not prune the branch)."""
 
     def rows(code, theta, m, v, k, l2, p0, n_rows, n, delta, do, x, x0, s):
         optimizer_rows(code, mode, theta, m, v, k, l2, p0, n_rows, n, delta, do, x, x0, s)
@@ -411,7 +416,7 @@ def backward_update(code, decay, theta, m, v, k, l2, tab, z, a, delta, mask, dro
         n_in, n_out, wo, bo, ai, do = offsets(tab, l)
         if l > 0:
             zero(delta, ai, n_in)
-        if code != rules.SGD:
+        if code != SGD:
             if l > 0:
                 optimizer_back(code, theta, m, v, k, l2, wo, n_out, n_in, delta, do, a, ai, one)
             else:  # the input layer needs no delta
@@ -444,7 +449,7 @@ def first_layer_update_forward(code, decay, theta, m, v, k, l2, tab, z, a, delta
     bo = U(tab[B_OFF, 0])
     do = U(tab[U_OFF, 1])  # delta^1, z^1, a^1
     zero_l2 = cast_like(theta, 0.0)
-    if code == rules.SGD:
+    if code == SGD:
         sgd_rows(BIAS, False, theta, k.lr, zero_l2, bo, U(1), n_out, delta, do, delta, do, one,
                  a, z, bo)
         sgd_rows(FWD, decay, theta, k.lr, l2, wo, n_out, n_in, delta, do, a, U(0), one, xn, z,
@@ -486,7 +491,7 @@ def backward_accumulate(theta, tab, z, a, delta, grad, mask, dropout):
 def mean_step(code, theta, m, v, k, l2, p0, n, x, x0, mb):
     """One optimiser step on theta[p0:p0+n] from the gradient of mb examples summed in
     x[x0:x0+n] (its mean, plus l2 * w); zeroes that range of x."""
-    if code == rules.SGD:
+    if code == SGD:
         sgd_rows(MEAN, l2 != 0.0, theta, k.lr, l2, p0, U(1), n, x, x0, x, x0, mb, x, x, x0)
     else:
         optimizer_mean(code, theta, m, v, k, l2, p0, U(1), n, x, x0, x, x0, mb)

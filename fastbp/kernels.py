@@ -30,7 +30,7 @@ inside the per-example path: every array view or array assignment numba makes co
 atomic reference-count operations, which took half the time of a small network's step, so
 the public functions ``borrow`` their arrays once and hand them to the inline building
 blocks of ``fastbp._blocks`` (one layer each), of which every kernel is composed; every
-epoch is one of ``fastbp.epochs``' two skeletons (per example, mini-batches).
+epoch is one of ``fastbp.epochs``' compiled passes (per example, mini-batches).
 
 Scope: fully-connected feed-forward networks, one thread per workspace. Every public
 kernel checks at entry that its arguments fit the spec (``fastbp._checks``: sizes only,
@@ -50,11 +50,10 @@ from ._blocks import (apply_gradient as apply_gradient_block, backward_accumulat
                       cost as cost_block, forward as forward_block, load_row,
                       out_slot, output_delta as output_delta_block, zero)
 from ._jit import JIT_DISABLED, U, borrow, cast_like, inline, jit
-from . import dropout
 from .dropout import Dropout
-from .epochs import borrowed_workspace, train_batches, train_examples
+from .epochs import borrowed_workspace, sgd_batches, sgd_examples, sgd_examples_decay
 from .layout import ACT, SIZES, W_OFF
-from .rules import SGD, OptState
+from .rules import OptState
 
 
 @inline
@@ -181,20 +180,19 @@ def plain_path(batch_size, l2, theta):
     return EXAMPLES_DECAY if cast_like(theta, l2) != 0.0 else EXAMPLES
 
 
-def _plain_skeleton(path, th, tab, loss, wsb, opt, drop, X, Y, order, batch_size):
-    """One pass of plain SGD through skeleton ``path`` (its flags as constants, so that it
-    shares the compiled code of ``Network.fit``'s plain-SGD entries)."""
+def _plain_skeleton(path, theta, spec, ws, opt, drop, X, Y, order, batch_size):
+    """One pass of plain SGD through skeleton ``path`` (the compiled passes of
+    ``Network.fit``'s plain SGD, ``fastbp.epochs``)."""
     if path == BATCHES:
-        return train_batches(th, tab, loss, wsb, opt, drop, dropout.active(drop.keep), X, Y,
-                             order, batch_size, SGD)
+        return sgd_batches(theta, spec, ws, opt, drop, X, Y, order, batch_size)
     if path == EXAMPLES_DECAY:
-        return train_examples(th, tab, loss, wsb, opt, drop, X, Y, order, SGD, False, True)
-    return train_examples(th, tab, loss, wsb, opt, drop, X, Y, order, SGD, False, False)
+        return sgd_examples_decay(theta, spec, ws, opt, drop, X, Y, order)
+    return sgd_examples(theta, spec, ws, opt, drop, X, Y, order)
 
 
 if not JIT_DISABLED:
     @overload(_plain_skeleton, prefer_literal=True)
-    def _plain_skeleton_typed(path, th, tab, loss, wsb, opt, drop, X, Y, order, batch_size):
+    def _plain_skeleton_typed(path, theta, spec, ws, opt, drop, X, Y, order, batch_size):
         # a literal path (Population's, through ``numba.literally``) compiles only that
         # skeleton; a run-time one (``epoch``) all three. The three calls are written out
         # again here: numba prunes branches on ``chosen`` (a closure constant) only in the
@@ -202,15 +200,12 @@ if not JIT_DISABLED:
         if isinstance(path, types.IntegerLiteral):
             chosen = path.literal_value
 
-            def one(path, th, tab, loss, wsb, opt, drop, X, Y, order, batch_size):
+            def one(path, theta, spec, ws, opt, drop, X, Y, order, batch_size):
                 if chosen == BATCHES:
-                    return train_batches(th, tab, loss, wsb, opt, drop,
-                                         dropout.active(drop.keep), X, Y, order, batch_size, SGD)
+                    return sgd_batches(theta, spec, ws, opt, drop, X, Y, order, batch_size)
                 if chosen == EXAMPLES_DECAY:
-                    return train_examples(th, tab, loss, wsb, opt, drop, X, Y, order, SGD, False,
-                                          True)
-                return train_examples(th, tab, loss, wsb, opt, drop, X, Y, order, SGD, False,
-                                      False)
+                    return sgd_examples_decay(theta, spec, ws, opt, drop, X, Y, order)
+                return sgd_examples(theta, spec, ws, opt, drop, X, Y, order)
             return one
         return _plain_skeleton
 
@@ -218,17 +213,16 @@ if not JIT_DISABLED:
 @inline
 def epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
     """``epoch`` through skeleton ``path`` (``plain_path(batch_size, l2, theta)``)."""
-    th, tab, wsb = borrow(theta), borrow(spec.table), borrowed_workspace(ws)
-    X, Y, order = borrow(X), borrow(Y), borrow(order)
-    check.network_fits(th, tab, spec.loss, wsb, True)
-    check.pass_fits(tab, X, Y, order, batch_size)
+    th = borrow(theta)
+    check.network_fits(th, borrow(spec.table), spec.loss, borrowed_workspace(ws), True)
+    check.pass_fits(borrow(spec.table), borrow(X), borrow(Y), borrow(order), batch_size)
     hp, t = _plain_sgd(th, lr, l2)
-    # plain SGD keeps no state, and this dropout keeps every unit; the same types as
-    # Network.fit's plain-SGD entries (``epochs.run``), whose compiled skeletons this shares
-    none = borrow(th[:0])
-    drop = Dropout(none, none, np.int64(0), borrow(t))
-    opt = OptState(np.int64(rules.SGD), borrow(hp), none, none, borrow(t))
-    return _plain_skeleton(path, th, tab, spec.loss, wsb, opt, drop, X, Y, order, batch_size)
+    # plain SGD keeps no state, and this dropout keeps every unit: NamedTuples of the same
+    # types as Network.fit's, so that the passes it calls share their compiled code
+    none = np.zeros(0, dtype=theta.dtype)
+    drop = Dropout(none, none, np.int64(0), t)
+    opt = OptState(np.int64(rules.SGD), hp, none, none, t)
+    return _plain_skeleton(path, theta, spec, ws, opt, drop, X, Y, order, batch_size)
 
 
 @jit

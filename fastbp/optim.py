@@ -42,11 +42,10 @@ def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     examples, each measured before its own update (with dropout active).
     """
     th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
-    tab, X, Y, order = borrow(spec.table), borrow(X), borrow(Y), borrow(order)
+    tab = borrow(spec.table)
     _args_fit(th, tab, spec.loss, wsb, optb, dropb)
-    check.pass_fits(tab, X, Y, order, batch_size)
-    return train(th, tab, spec.loss, wsb, optb, dropb, _dropout.active(dropb.keep), X, Y, order,
-                 batch_size)
+    check.pass_fits(tab, borrow(X), borrow(Y), borrow(order), batch_size)
+    return train(theta, spec, ws, opt, drop, X, Y, order, batch_size)
 
 
 @jit
