@@ -3,8 +3,8 @@
 Each block works on the flat buffers directly: theta, the layout table ``tab``
 (``Spec.table``) and a workspace's z / a / delta / mask buffers (layer l's units at
 ``tab[U_OFF, l]``), with unsigned indices (``fastbp._jit.U``). Blocks are compiled with
-``inline="always"``, so an epoch kernel reaches LLVM as one function: no call overhead on
-layers of a few units, and every constant argument (a loop mode, the epoch's decay and
+``_jit.inline`` (inlined always), so an epoch kernel reaches LLVM as one function: no call
+overhead on layers of a few units, and every constant argument (a loop mode, the epoch's decay and
 dropout flags, which ``fastbp.epochs`` makes closure constants) folds before typing,
 leaving only the loop body that call site needs. The flags are tested in forms numba can
 fold (``if decay == False``, ``code != SGD`` with the global ``SGD``; not ``not decay`` or
@@ -136,18 +136,26 @@ def in_fours(mode, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, 
     return first
 
 
-@jit
-def row_sweeps(mode, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, bo):
-    """``in_fours`` for a run-time ``mode`` (BACK or FWD) and ``decay``: one compiled
-    function for every layer, path and network of a dtype, called once per layer. Inlined
-    into every ``sgd_rows`` instead (numba types an inlined body at every call site, the
-    BIAS and MEAN ones included), the first plain fit compiled 12.0 s instead of 6.9 s; as
-    this function with PLAIN too, 9.1-9.4 s, of which this function 1.34 s; 0.95 s without
-    PLAIN (fresh cache, pinned). PLAIN's one-row loop already is one read-modify-write sweep
+def _row_sweeps_for(decay):
+    """``in_fours`` for a run-time ``mode`` (BACK or FWD), with ``decay`` a constant: one
+    compiled function per decay for every layer, path and network of a dtype, called once
+    per layer. Inlined into every ``sgd_rows`` instead (numba types an inlined body at every
+    call site, the BIAS and MEAN ones included), the first plain fit compiled 12.0 s instead
+    of 6.9 s; as one function with PLAIN too, 9.1-9.4 s, of which this function 1.34 s; 0.95 s
+    without PLAIN, with decay at run time (both loop bodies); 0.5 s now, for the body a fit
+    uses (fresh cache, pinned). PLAIN's one-row loop already is one read-modify-write sweep
     (one load of x per weight is what four rows would save)."""
-    if mode == BACK:
-        return in_fours(BACK, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, bo)
-    return in_fours(FWD, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, bo)
+
+    def row_sweeps(mode, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, bo):
+        if mode == BACK:
+            return in_fours(BACK, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z,
+                            bo)
+        return in_fours(FWD, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, bo)
+
+    return jit(row_sweeps)
+
+
+row_sweeps, row_sweeps_decay = _row_sweeps_for(False), _row_sweeps_for(True)
 
 
 @inline
@@ -165,8 +173,8 @@ def sgd_rows(mode, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, s, d, 
     ``decay`` (l2 != 0) selects one of two loop bodies. Without decay, (lr dj) x is one
     multiply per weight instead of two (with the l2 body for both, 64-32-10 took 2.15
     instead of 1.5 µs per example). The epoch kernels pass it as a constant (the other
-    body is pruned before typing): with both bodies compiled in and chosen at run time, 64-32-10 at l2 > 0 took 1.25
-    instead of 1.02 µs per example.
+    body is pruned before typing): with both bodies compiled in and chosen at run time,
+    64-32-10 at l2 > 0 took 1.25 instead of 1.02 µs per example.
     """
     one = cast_like(theta, 1.0)
     # the mean as x * (1 / s): one division per call (a division per weight took 784-100-10
@@ -174,8 +182,11 @@ def sgd_rows(mode, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, s, d, 
     inv = one / s if mode == MEAN else one
     first = U(0)  # rows before it went four at a time
     if (mode == BACK or mode == FWD) and n >= U(8):
-        first = row_sweeps(U(mode), decay != False, theta, lr, l2, p0, n_rows, n,  # noqa: E712
-                           delta, do, x, x0, d, z, bo)
+        if decay == False:  # noqa: E712 (a comparison numba folds on a constant)
+            first = row_sweeps(U(mode), theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, bo)
+        else:
+            first = row_sweeps_decay(U(mode), theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d,
+                                     z, bo)
     if decay == False:  # noqa: E712 (a comparison numba folds on a constant)
         for j in range(first, n_rows):
             dj = delta[do + j] if mode <= FWD else one

@@ -75,7 +75,7 @@ def _examples_pass(code, dropout, decay):
         total = 0.0
         if n == 0:
             return total
-        k = rules.consts(opt.hp, 0)
+        k = rules.consts(opt.hp, np.int64(0))  # int64: the signature next_consts compiles
         load_row(a, X, U(order[0]), n0)
         layer_forward(theta, tab, z, a, 0)
         if dropping:
