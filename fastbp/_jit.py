@@ -205,50 +205,32 @@ def _borrow_python(arr):
 borrow = _borrow_python if JIT_DISABLED else _borrow
 
 
-@intrinsic
-def _bits_as_float64(typingctx, bits):
-    """The float64 whose IEEE-754 bit pattern is the int64 ``bits`` (an LLVM bitcast, which
-    vectorises: ``fastbp.activations.exp`` builds 2**n with it)."""
-    if not isinstance(bits, types.Integer):
-        return None
-    sig = types.float64(types.int64)
+def _bits_as(float_type, int_type):
+    """An intrinsic: the ``float_type`` whose IEEE-754 bit pattern is the ``int_type`` bits
+    (an LLVM bitcast, which vectorises: ``fastbp.activations.exp`` builds 2**n with it), and
+    its plain-Python form for ``NUMBA_DISABLE_JIT=1``."""
+    dtype, idtype = np.dtype(str(float_type)), np.dtype(str(int_type))
 
-    def codegen(context, builder, signature, args):
-        val = context.cast(builder, args[0], signature.args[0], types.int64)
-        return builder.bitcast(val, ir.DoubleType())
+    @intrinsic
+    def bits_as(typingctx, bits):
+        if not isinstance(bits, types.Integer):
+            return None
 
-    return sig, codegen
+        def codegen(context, builder, signature, args):
+            val = context.cast(builder, args[0], signature.args[0], int_type)
+            return builder.bitcast(val, context.get_value_type(float_type))
 
+        return float_type(int_type), codegen
 
-def _bits_as_float64_python(bits):
-    return float(np.int64(bits).view(np.float64))
+    def bits_as_python(bits):
+        return idtype.type(bits).view(dtype)
 
-
-#: int64 bit pattern -> float64, in compiled code and (``NUMBA_DISABLE_JIT=1``) in Python
-bits_as_float64 = _bits_as_float64_python if JIT_DISABLED else _bits_as_float64
-
-
-@intrinsic
-def _bits_as_float32(typingctx, bits):
-    """The float32 whose IEEE-754 bit pattern is the int32 ``bits`` (``_bits_as_float64``
-    for ``fastbp.activations.exp``'s float32 form)."""
-    if not isinstance(bits, types.Integer):
-        return None
-    sig = types.float32(types.int32)
-
-    def codegen(context, builder, signature, args):
-        val = context.cast(builder, args[0], signature.args[0], types.int32)
-        return builder.bitcast(val, ir.FloatType())
-
-    return sig, codegen
+    return bits_as_python if JIT_DISABLED else bits_as
 
 
-def _bits_as_float32_python(bits):
-    return np.int32(bits).view(np.float32)
-
-
-#: int32 bit pattern -> float32, in compiled code and (``NUMBA_DISABLE_JIT=1``) in Python
-bits_as_float32 = _bits_as_float32_python if JIT_DISABLED else _bits_as_float32
+#: int64 / int32 bit pattern -> float64 / float32, in compiled code and (JIT off) in Python
+bits_as_float64 = _bits_as(types.float64, types.int64)
+bits_as_float32 = _bits_as(types.float32, types.int32)
 
 
 def cast_like(arr, value):
