@@ -7,7 +7,6 @@ checks that detect a diverging run must keep working. Division follows IEEE sema
 import sys
 
 import numpy as np
-from llvmlite import ir
 from numba import config, njit, types
 from numba.core import cgutils
 from numba.core.datamodel.models import ArrayModel
