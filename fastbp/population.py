@@ -99,7 +99,7 @@ class Population:
         Each member shuffles with its own generator, exactly as its ``Network.fit`` would.
         Returns the (epochs, n_members) array of mean training losses. A member whose loss
         or parameters become non-finite is restored to its state before that epoch and
-        reported by ``DivergenceError``.
+        reported by ``DivergenceError`` (its ``members``: their indices).
         """
         k = len(self)
         lr = given.pop("lr")
@@ -148,7 +148,7 @@ class Population:
                     f"members {np.flatnonzero(bad).tolist()} diverged at epoch {e + 1} of "
                     f"{epochs}; their parameters were restored to their state before that "
                     f"epoch. Try a smaller lr for them or scale the inputs.", e + 1,
-                    population_history(losses[:e], lrs))
+                    population_history(losses[:e], lrs), tuple(np.flatnonzero(bad).tolist()))
             losses[e] = mean
         return losses
 

@@ -94,14 +94,16 @@ class History:
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss or parameters; theta was restored.
 
-    Attributes: ``epoch`` (1-based) where it happened and ``history`` (a ``History``) up to
-    the last good epoch.
+    Attributes: ``epoch`` (1-based) where it happened, ``history`` (a ``History``) up to
+    the last good epoch, and ``members``: for a ``Population``, the indices of the members
+    that diverged (the others trained that epoch and kept its result); None for a network.
     """
 
-    def __init__(self, message, epoch, history):
+    def __init__(self, message, epoch, history, members=None):
         super().__init__(message)
         self.epoch = epoch
         self.history = history
+        self.members = members
 
 
 def diverged(epoch, epochs, mean, lr, history):

@@ -139,9 +139,11 @@ def test_population_divergence_and_validation():
     Y = np.random.default_rng(1).normal(size=(50, 1)) * 30
     pop = fastbp.Population([3, 8, 1], 2, hidden="identity", output="identity")
     before = pop.thetas.copy()
-    with pytest.raises(fastbp.DivergenceError, match=r"members \[1\] diverged at epoch 1"):
+    with pytest.raises(fastbp.DivergenceError, match=r"members \[1\] diverged at epoch 1") as err:
         pop.fit(X, Y, lr=[1e-6, 1.0])
+    assert err.value.members == (1,) and err.value.epoch == 1
     np.testing.assert_array_equal(pop.thetas[1], before[1])
+    assert not np.array_equal(pop.thetas[0], before[0])  # member 0 kept its epoch
     with pytest.raises(ValueError, match=r"lr must be one number or 2"):
         pop.fit(X, Y, lr=[0.1, 0.1, 0.1])
     with pytest.raises(ValueError, match=r"lr\[0\] must be > 0.0"):
