@@ -105,6 +105,12 @@ class DivergenceError(FloatingPointError):
         self.history = history
         self.members = members
 
+    def __reduce__(self):
+        # pickled with its attributes, so that it crosses a process boundary (a Dask task,
+        # a multiprocessing worker); the default pickles only the message and unpickling
+        # failed with a TypeError
+        return type(self), (self.args[0], self.epoch, self.history, self.members)
+
 
 def diverged(epoch, epochs, mean, lr, history):
     """The DivergenceError for a non-finite loss or parameters at ``epoch``."""

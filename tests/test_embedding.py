@@ -1,6 +1,7 @@
 """Issue 5: kernels inside user @njit code, Python threads, populations, Hogwild."""
 import json
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -142,6 +143,10 @@ def test_population_divergence_and_validation():
     with pytest.raises(fastbp.DivergenceError, match=r"members \[1\] diverged at epoch 1") as err:
         pop.fit(X, Y, lr=[1e-6, 1.0])
     assert err.value.members == (1,) and err.value.epoch == 1
+    again = pickle.loads(pickle.dumps(err.value))  # e.g. raised in a worker process
+    assert (type(again), str(again), again.epoch, again.members) == (
+        fastbp.DivergenceError, str(err.value), 1, (1,))
+    assert len(again.history) == len(err.value.history) == 0
     np.testing.assert_array_equal(pop.thetas[1], before[1])
     assert not np.array_equal(pop.thetas[0], before[0])  # member 0 kept its epoch
     with pytest.raises(ValueError, match=r"lr must be one number or 2"):

@@ -1,5 +1,6 @@
 """Training behaviour: learning XOR, symmetry of zero init, reproducibility, divergence."""
 import os
+import pickle
 import subprocess
 import sys
 
@@ -92,6 +93,9 @@ def test_divergence_is_detected_and_theta_restored():
         net.fit(X, Y, epochs=50, lr=0.01, seed=1)
     err = info.value
     assert err.epoch >= 1 and len(err.history) == err.epoch - 1 and err.members is None
+    again = pickle.loads(pickle.dumps(err))
+    assert (str(again), again.epoch, again.members) == (str(err), err.epoch, None)
+    assert list(again.history.loss) == list(err.history.loss)
     assert np.isfinite(net.theta).all()
     # theta is exactly what the same training gives after the last good epoch
     ref = fastbp.Network([3, 8, 1], **kw)
