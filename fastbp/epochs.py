@@ -153,22 +153,22 @@ def _batches_pass(code):
     return jit(batches)
 
 
-#: the per-example passes by (code, dropout, decay): plain SGD's four and one for every
-#: stateful optimiser with or without dropout
-EXAMPLES = {(SGD, dropout, decay): _examples_pass(SGD, dropout, decay)
+#: the per-example passes by (code, dropout, decay): plain SGD's four, and one for every
+#: stateful optimiser (code and dropout read at run time)
+EXAMPLE_PASSES = {(SGD, dropout, decay): _examples_pass(SGD, dropout, decay)
             for dropout in (False, True) for decay in (False, True)}
-EXAMPLES[RUN_TIME, RUN_TIME, False] = _examples_pass(RUN_TIME, RUN_TIME, False)
+EXAMPLE_PASSES[RUN_TIME, RUN_TIME, False] = _examples_pass(RUN_TIME, RUN_TIME, False)
 #: the mini-batch passes by code: plain SGD's and the stateful optimisers'
-BATCHES = {SGD: _batches_pass(SGD), RUN_TIME: _batches_pass(RUN_TIME)}
+BATCH_PASSES = {SGD: _batches_pass(SGD), RUN_TIME: _batches_pass(RUN_TIME)}
 
 # each as a global, for compiled callers
-sgd_examples = EXAMPLES[SGD, False, False]
-sgd_examples_decay = EXAMPLES[SGD, False, True]
-sgd_examples_dropout = EXAMPLES[SGD, True, False]
-sgd_examples_dropout_decay = EXAMPLES[SGD, True, True]
-optimizer_examples = EXAMPLES[RUN_TIME, RUN_TIME, False]
-sgd_batches = BATCHES[SGD]
-optimizer_batches = BATCHES[RUN_TIME]
+sgd_examples = EXAMPLE_PASSES[SGD, False, False]
+sgd_examples_decay = EXAMPLE_PASSES[SGD, False, True]
+sgd_examples_dropout = EXAMPLE_PASSES[SGD, True, False]
+sgd_examples_dropout_decay = EXAMPLE_PASSES[SGD, True, True]
+optimizer_examples = EXAMPLE_PASSES[RUN_TIME, RUN_TIME, False]
+sgd_batches = BATCH_PASSES[SGD]
+optimizer_batches = BATCH_PASSES[RUN_TIME]
 
 
 @jit
@@ -193,9 +193,9 @@ def train(theta, spec, ws, opt, drop, X, Y, order, batch_size):
 def run(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     """``optim.epoch`` from Python (the training loop), compiling only the pass it runs."""
     if batch_size > 1:
-        return BATCHES[SGD if opt.code == SGD else RUN_TIME](theta, spec, ws, opt, drop, X, Y,
+        return BATCH_PASSES[SGD if opt.code == SGD else RUN_TIME](theta, spec, ws, opt, drop, X, Y,
                                                              order, batch_size)
     if opt.code != SGD:
         return optimizer_examples(theta, spec, ws, opt, drop, X, Y, order)
-    return EXAMPLES[SGD, bool(dropout_.active(drop.keep)), bool(opt.hp[rules.L2] != 0.0)](
+    return EXAMPLE_PASSES[SGD, bool(dropout_.active(drop.keep)), bool(opt.hp[rules.L2] != 0.0)](
         theta, spec, ws, opt, drop, X, Y, order)

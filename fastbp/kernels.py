@@ -213,9 +213,9 @@ if not JIT_DISABLED:
 @inline
 def epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
     """``epoch`` through skeleton ``path`` (``plain_path(batch_size, l2, theta)``)."""
-    th = borrow(theta)
-    check.network_fits(th, borrow(spec.table), spec.loss, borrowed_workspace(ws), True)
-    check.pass_fits(borrow(spec.table), borrow(X), borrow(Y), borrow(order), batch_size)
+    th, tab = borrow(theta), borrow(spec.table)
+    check.network_fits(th, tab, spec.loss, borrowed_workspace(ws), True)
+    check.pass_fits(tab, borrow(X), borrow(Y), borrow(order), batch_size)
     hp, t = _plain_sgd(th, lr, l2)
     # plain SGD keeps no state, and this dropout keeps every unit: NamedTuples of the same
     # types as Network.fit's, so that the passes it calls share their compiled code

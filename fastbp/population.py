@@ -144,11 +144,12 @@ class Population:
             bad = ~(np.isfinite(mean) & np.isfinite(self.thetas).all(axis=1))
             if bad.any():
                 self.thetas[bad] = backup[bad]
+                members = tuple(np.flatnonzero(bad).tolist())
                 raise DivergenceError(
-                    f"members {np.flatnonzero(bad).tolist()} diverged at epoch {e + 1} of "
-                    f"{epochs}; their parameters were restored to their state before that "
-                    f"epoch. Try a smaller lr for them or scale the inputs.", e + 1,
-                    population_history(losses[:e], lrs), tuple(np.flatnonzero(bad).tolist()))
+                    f"members {list(members)} diverged at epoch {e + 1} of {epochs}; their "
+                    f"parameters were restored to their state before that epoch. Try a smaller "
+                    f"lr for them or scale the inputs.", e + 1,
+                    population_history(losses[:e], lrs), members)
             losses[e] = mean
         return losses
 

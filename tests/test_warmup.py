@@ -100,8 +100,8 @@ for f in (fastbp.activations.activate, fastbp.activations.mul_derivative,
 from fastbp import epochs, kernels
 net.fit(X, Y, epochs=1, lr=0.1, l2=1e-3)
 def counts():  # compiled signatures of the per-example and the mini-batch passes
-    return (sum(len(p.signatures) for p in epochs.EXAMPLES.values()),
-            sum(len(p.signatures) for p in epochs.BATCHES.values()))
+    return (sum(len(p.signatures) for p in epochs.EXAMPLE_PASSES.values()),
+            sum(len(p.signatures) for p in epochs.BATCH_PASSES.values()))
 assert counts() == (2, 1), counts()
 th = net.theta.copy()
 for bs in (1, 4):
@@ -281,8 +281,8 @@ rng = np.random.default_rng(0)
 X, Y = rng.random((40, 3)), rng.random((40, 2))
 fastbp.Population([3, 4, 2], 2).fit(X, Y, epochs=1, lr=0.1)
 def counts():  # compiled signatures of the per-example and the mini-batch passes
-    return (sum(len(p.signatures) for p in epochs.EXAMPLES.values()),
-            sum(len(p.signatures) for p in epochs.BATCHES.values()))
+    return (sum(len(p.signatures) for p in epochs.EXAMPLE_PASSES.values()),
+            sum(len(p.signatures) for p in epochs.BATCH_PASSES.values()))
 assert counts() == (1, 0), counts()
 import numba
 if numba.config.NUMBA_NUM_THREADS >= 2:  # Hogwild: the same skeleton, nothing new
