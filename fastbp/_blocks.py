@@ -420,7 +420,9 @@ def hidden_derivative(tab, z, a, delta, mask, l, dropout):
 def backward_update(code, decay, theta, m, v, k, l2, tab, z, a, delta, mask, dropout, lowest):
     """Recursive deltas fused with the optimiser's update, layers L-2 .. ``lowest``: each
     row of W^l is read once, its old values feeding delta^l before they are replaced.
-    ``decay`` is l2 != 0 (it picks plain SGD's loop body; see ``sgd_rows``)."""
+    ``code`` picks plain SGD's rows (``rules.SGD``) or the stateful optimisers' (any other
+    code, ``rules.STATEFUL`` in a pass that serves them all), whose kernels apply the rule of
+    ``k.code``; ``decay`` is l2 != 0 (it picks plain SGD's loop body; see ``sgd_rows``)."""
     one = cast_like(theta, 1.0)
     zero_l2 = cast_like(theta, 0.0)
     for l in range(tab.shape[1] - 2, lowest - 1, -1):
@@ -428,11 +430,12 @@ def backward_update(code, decay, theta, m, v, k, l2, tab, z, a, delta, mask, dro
         if l > 0:
             zero(delta, ai, n_in)
         if code != SGD:
+            rule = k.code
             if l > 0:
-                optimizer_back(code, theta, m, v, k, l2, wo, n_out, n_in, delta, do, a, ai, one)
+                optimizer_back(rule, theta, m, v, k, l2, wo, n_out, n_in, delta, do, a, ai, one)
             else:  # the input layer needs no delta
-                optimizer_plain(code, theta, m, v, k, l2, wo, n_out, n_in, delta, do, a, ai, one)
-            optimizer_bias(code, theta, m, v, k, zero_l2, bo, U(1), n_out, delta, do, delta, do,
+                optimizer_plain(rule, theta, m, v, k, l2, wo, n_out, n_in, delta, do, a, ai, one)
+            optimizer_bias(rule, theta, m, v, k, zero_l2, bo, U(1), n_out, delta, do, delta, do,
                            one)
         else:
             if l > 0:
@@ -452,7 +455,8 @@ def first_layer_update_forward(code, decay, theta, m, v, k, l2, tab, z, a, delta
     """Update W^0 and b^0 from delta^1 and a^0 = x_t, then the next example's forward
     pass through layer 1: a^0 = x_(t+1) (the row ``xn``), z^1 = W^0 x_(t+1) + b^0, a^1.
     Plain SGD does the update and z^1 in one sweep over W^0, the largest matrix of a
-    typical network, which is then streamed once instead of twice."""
+    typical network, which is then streamed once instead of twice. ``code`` as in
+    ``backward_update``."""
     one = cast_like(theta, 1.0)
     n_in = U(tab[SIZES, 0])
     n_out = U(tab[SIZES, 1])
@@ -469,8 +473,8 @@ def first_layer_update_forward(code, decay, theta, m, v, k, l2, tab, z, a, delta
             a[c] = xn[c]
         act.activate(tab[ACT, 0], z, a, do, n_out)
     else:
-        optimizer_bias(code, theta, m, v, k, zero_l2, bo, U(1), n_out, delta, do, delta, do, one)
-        optimizer_plain(code, theta, m, v, k, l2, wo, n_out, n_in, delta, do, a, U(0), one)
+        optimizer_bias(k.code, theta, m, v, k, zero_l2, bo, U(1), n_out, delta, do, delta, do, one)
+        optimizer_plain(k.code, theta, m, v, k, l2, wo, n_out, n_in, delta, do, a, U(0), one)
         for c in range(n_in):
             a[c] = xn[c]
         layer_forward(theta, tab, z, a, 0)

@@ -12,6 +12,7 @@ from numba.core import cgutils
 from numba.core.datamodel.models import ArrayModel
 from numba.extending import intrinsic, overload, register_model
 
+from . import _inlining
 from .cache import can_cache
 
 FASTMATH = frozenset({"reassoc", "contract"})
@@ -75,31 +76,12 @@ def jit(func):
     return _compiled_roomily(njit(**_flags(func))(func))
 
 
-#: the Python functions of fastbp's building blocks (``inline``)
-_BLOCKS = set()
-
-
-def _into_kernels_only(expr, caller_ir, callee_ir):
-    """numba's inline decision for a building block: inline it into a function being
-    compiled, not into another block's own IR.
-
-    numba inlines a block by running the block's untyped passes (which inline its own
-    blocks first) and deep-copying the result, twice, at every call site; a deep copy costs
-    blocks x variables (each block copies the whole scope), so a block made of blocks
-    (``backward_update``: 121 blocks, 1533 variables once its three ``sgd_rows`` were in)
-    cost 0.66 s to inline once. Left as calls in a block's own IR, the inner blocks are
-    inlined when the outer block's blocks land in the kernel (numba rescans them), each
-    copied at its own size: the per-example pass's inlining 1.82 -> 0.69 s, a first plain
-    fit 7.1-7.3 -> 6.3-6.4 s (fresh cache, pinned); the compiled code is the same."""
-    return caller_ir.func_id.func not in _BLOCKS
-
-
 def inline(func):
     """A building block: compiled like ``jit`` and inlined into every caller at numba's IR
-    level (always, by ``_into_kernels_only``), so a kernel composed of blocks is one
-    function to LLVM."""
-    _BLOCKS.add(func)
-    return _compiled_roomily(njit(**_flags(func, inline=_into_kernels_only))(func))
+    level (wherever the call can run: ``fastbp._inlining``), so a kernel composed of blocks
+    is one function to LLVM."""
+    _inlining.BLOCKS.add(func)
+    return _compiled_roomily(njit(**_flags(func, inline=_inlining.into_kernels_only))(func))
 
 
 def pjit(func):

@@ -60,7 +60,7 @@ from .rules import OptState
 def _sgd_consts(theta, lr):
     """The rules' scalars of plain SGD at rate ``lr`` (it keeps no state)."""
     zero_ = cast_like(theta, 0.0)
-    return rules.Consts(lr, zero_, zero_, zero_, zero_, zero_, zero_, lr)
+    return rules.Consts(lr, zero_, zero_, zero_, zero_, zero_, zero_, lr, np.int64(rules.SGD))
 
 
 @inline

@@ -13,10 +13,11 @@ mini-batch's mean gradient otherwise, plus l2 * w on weights):
 
 One step is one example or one mini-batch; Adam's t counts steps. The state lives in flat
 arrays laid out like theta (``OptState``). The loops that apply a rule to a row of
-weights are in ``fastbp._blocks.update_row``, the only place that branches on the code.
+weights are in ``fastbp._blocks.optimizer_rows``, the only place that tells the stateful
+optimisers apart (they read the code from ``Consts.code``).
 
 To add an optimiser: a code and its name in ``CODES``, its state in ``make_state``, its
-rule here, one branch in ``_blocks.update_row``, and its mirror in ``fastbp.baseline``.
+rule here, one branch in ``_blocks.optimizer_rows``, and its mirror in ``fastbp.baseline``.
 """
 import math
 from typing import NamedTuple
@@ -30,6 +31,10 @@ MOMENTUM = 1
 NESTEROV = 2
 ADAM = 3
 CODES = {"sgd": SGD, "momentum": MOMENTUM, "nesterov": NESTEROV, "adam": ADAM}
+#: the code a compiled pass hands its blocks when it serves every stateful optimiser: a
+#: constant, so the blocks' ``code != SGD`` branches fold before numba inlines and types
+#: them (``fastbp._inlining``); their rule kernels read the optimiser from ``Consts.code``
+STATEFUL = -1
 
 # positions in OptState.hp
 LR, L2, MU, BETA1, BETA2, EPS = range(6)
@@ -72,18 +77,20 @@ class Consts(NamedTuple):
     c2: float  # 1 - beta2
     eps: float
     lr_t: float  # Adam's bias-corrected rate of the current step
+    code: int  # the optimiser's code (int64)
 
 
 @jit
-def consts(hp, t):
-    """The rules' scalars for Adam step number t (1-based; any value for the others)."""
+def consts(code, hp, t):
+    """The rules' scalars of optimiser ``code`` for Adam step number t (1-based; any value
+    for the others)."""
     b1 = hp[BETA1]
     b2 = hp[BETA2]
     one = cast_like(hp, 1.0)  # 1 - beta in theta's dtype, as the rule's other scalars
     lr_t = hp[LR]
     if t > 0:
         lr_t = cast_like(hp, hp[LR] * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t))
-    return Consts(hp[LR], hp[MU], b1, b2, one - b1, one - b2, hp[EPS], lr_t)
+    return Consts(hp[LR], hp[MU], b1, b2, one - b1, one - b2, hp[EPS], lr_t, np.int64(code))
 
 
 @jit
@@ -94,7 +101,7 @@ def next_consts(opt):
     if opt.code == ADAM:
         opt.t[0] += 1
         t = opt.t[0]
-    return consts(opt.hp, t)
+    return consts(opt.code, opt.hp, t)
 
 
 @inline

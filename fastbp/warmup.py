@@ -48,7 +48,9 @@ def _minibatch(dtype):
 
 
 def _optimizers(dtype):
-    _fits(dtype, optimizer="adam")  # one entry for every stateful optimiser, per example
+    # one pass for every stateful optimiser per example, and one with dropout
+    _fits(dtype, optimizer="adam")
+    _fits(dtype, optimizer="adam", dropout=0.5)
 
 
 def _dropout(dtype):
@@ -109,7 +111,8 @@ def warmup(dtypes=("float64",), paths=tuple(PATHS)):
     each of ``dtypes``, by running tiny fits; returns ``{(dtype, path): seconds}``.
 
     paths: ``sgd`` (per example), ``minibatch`` (batch_size > 1, any optimiser or dropout),
-    ``optimizers`` (momentum/nesterov/adam... per example), ``dropout`` (per example),
+    ``optimizers`` (momentum/nesterov/adam... per example, with and without dropout),
+    ``dropout`` (plain SGD per example),
     ``population`` (``Population.fit``), ``predict`` (``predict``, ``loss``: also the
     validation loss inside ``fit``). Each path is covered with and without l2. Hogwild
     (``Network.fit`` with ``n_threads``) is not covered. A second call in the same process

@@ -116,7 +116,7 @@ from fastbp import optim
 opt = optim.make_state("sgd", net.n_params, net.dtype, 0.1, 0.0)
 optim.epoch(th, net.spec, net.workspace(), opt, optim.make_dropout((0.0,), 3, net.dtype, 0),
             X, Y, np.arange(20), 1)
-assert counts() == (5, 2), counts()  # and the optimisers' mini-batch pass
+assert counts() == (6, 2), counts()  # the optimisers' two, and their mini-batch pass
 print("ok")
 """
 
@@ -178,6 +178,85 @@ def test_blocks_are_inlined_one_level_at_a_time(monkeypatch):
     kernel(net.theta.copy(), net.spec, net.workspace(), opt, drop, X, X[:, :1], np.arange(9))
     assert "sgd_rows" in sizes and "backward_update" in sizes, sizes
     assert sizes["backward_update"] < 40, sizes
+
+
+def _inlined_into(pass_, optimizer, monkeypatch):
+    """The qualified names of the blocks numba inlines into an uncached compile of the epoch
+    pass ``pass_`` (run with ``optimizer``)."""
+    from numba import njit
+    from numba.core import inline_closurecall
+
+    from fastbp._jit import FASTMATH
+
+    names = set()
+    real = inline_closurecall.InlineWorker.inline_ir
+
+    def inline_ir(self, caller_ir, block, i, callee_ir, *args, **kws):
+        names.add(callee_ir.func_id.func_qualname)
+        return real(self, caller_ir, block, i, callee_ir, *args, **kws)
+
+    monkeypatch.setattr(inline_closurecall.InlineWorker, "inline_ir", inline_ir)
+    kernel = njit(fastmath=set(FASTMATH), error_model="numpy")(pass_.py_func)
+    net = fastbp.Network([2, 4, 1], seed=0)
+    X = np.random.default_rng(0).random((9, 2))
+    opt = fastbp.optim.make_state(optimizer, net.n_params, net.dtype, 0.1)
+    drop = fastbp.optim.make_dropout([0.0], 3, net.dtype, 0)
+    kernel(net.theta.copy(), net.spec, net.workspace(), opt, drop, X, X[:, :1], np.arange(9))
+    return names
+
+
+@pytest.mark.skipif(fastbp._jit.JIT_DISABLED, reason="inspects numba's inlining")
+def test_blocks_behind_constant_branches_are_not_inlined(monkeypatch):
+    # numba prunes a kernel's constant branches only after inlining; fastbp._inlining keeps
+    # the calls they cut off as calls (the stateful optimisers' pass inlined plain SGD's
+    # sgd_rows three times, and the pass without dropout the dropout blocks, for nothing)
+    from fastbp import epochs
+
+    stateful = _inlined_into(epochs.optimizer_examples, "adam", monkeypatch)
+    assert "backward_update" in stateful and "sgd_rows" not in stateful, stateful
+    assert "drop_layer" not in stateful, stateful
+    plain = _inlined_into(epochs.sgd_examples, "sgd", monkeypatch)
+    assert "sgd_rows" in plain and "drop_layer" not in plain, plain
+    assert "drop_layer" in _inlined_into(epochs.optimizer_examples_dropout, "adam", monkeypatch)
+
+
+def test_reachability_of_calls_follows_only_constant_branches():
+    # the inline decision skips a call only where constants decide it cannot run
+    from numba.core import ir
+    from numba.core.compiler import run_frontend
+
+    from fastbp import _inlining
+
+    OFF, CODE = False, None
+
+    def g():
+        return 0
+
+    def f(x):
+        flag = OFF
+        if x > 0:
+            flag = True
+        if CODE is None:
+            a = g()  # reachable: CODE is None
+        else:
+            a = g()  # cut off
+        if OFF:
+            a = g()  # cut off: bool() of a closure constant
+        if flag:
+            a = g()  # reachable: flag has two definitions
+        if x == 1:
+            a = g()  # reachable: x is an argument
+        return a
+
+    func_ir = run_frontend(f)
+    calls = sorted(((st.loc.line, st.value) for block in func_ir.blocks.values()
+                    for st in block.body if isinstance(st, ir.Assign)
+                    and isinstance(st.value, ir.Expr) and st.value.op == "call"
+                    and getattr(func_ir.get_definition(st.value.func), "name", "") == "g"),
+                   key=lambda lc: lc[0])
+    assert len(calls) == 5
+    assert [_inlining._can_run(func_ir.blocks, call) for _, call in calls] == \
+        [True, False, False, True, True]
 
 
 @pytest.mark.skipif(fastbp._jit.JIT_DISABLED, reason="counts compiled signatures")
