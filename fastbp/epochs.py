@@ -17,6 +17,7 @@ import numpy as np
 from . import dropout as dropout_
 from . import rules
 from ._batch import backward_update_batch, forward_batch
+from ._fpenv import flushing, restore
 from ._blocks import (backward_update, drop_layer, first_layer_update_forward,
                       layer_forward, load_row, out_slot, output_delta, train_forward, zero)
 from ._jit import U, borrow, borrow_row, cast_like, inline, jit
@@ -81,6 +82,7 @@ def _examples_pass(code, dropout, decay):
         total = 0.0
         if n == 0:
             return total
+        env = flushing()  # subnormals flushed to zero inside the pass (fastbp._fpenv)
         k = rules.consts(opt.code, opt.hp, np.int64(0))  # int64: as next_consts calls it
         load_row(a, X, U(order[0]), n0)
         layer_forward(theta, tab, z, a, 0)
@@ -103,6 +105,7 @@ def _examples_pass(code, dropout, decay):
                                        borrow_row(X, nxt))
             if dropping:
                 drop_layer(tab, a, mask, 1, drop, counter[0])
+        restore(env)
         return total
 
     return jit(examples)
@@ -136,6 +139,7 @@ def _batches_pass(code):
         S = blk[4].reshape(blk[4].size)
         total = 0.0
         start = 0
+        env = flushing()  # subnormals flushed to zero inside the pass (fastbp._fpenv)
         while start < n:
             stop = min(start + batch_size, n)
             nb = stop - start
@@ -155,6 +159,7 @@ def _batches_pass(code):
             if dropping:
                 counter[0] += nb
             start = stop
+        restore(env)
         return total
 
     return jit(batches)

@@ -1,0 +1,66 @@
+"""The epoch passes flush subnormal numbers to zero and leave the caller's floating-point
+environment as they found it (``fastbp._fpenv``)."""
+import numpy as np
+import pytest
+
+import fastbp
+from fastbp import _fpenv, optim
+
+pytestmark = pytest.mark.skipif(not _fpenv.X86 or fastbp._jit.JIT_DISABLED,
+                                reason="x86 MXCSR, compiled passes")
+
+
+def _decaying_moments(dtype, n=1500):
+    """Adam on a 1-1-1 network: the first example has input 1, the others input 0, so the
+    input weight's gradient is zero from the second example on and its moments decay."""
+    net = fastbp.Network([1, 1, 1], hidden="relu", output="identity", loss="mse",
+                         dtype=dtype, seed=0)
+    X = np.zeros((n, 1), dtype=dtype)
+    X[0] = 1.0
+    Y = np.ones((n, 1), dtype=dtype)
+    state = optim.make_state("adam", net.n_params, net.dtype, 0.01)
+    drop = optim.make_dropout((0.0,), 3, net.dtype, 0)
+    optim.epoch(net.theta, net.spec, net.workspace(), state, drop, X, Y,
+                np.arange(n), 1)
+    return state
+
+
+def test_decaying_optimizer_moments_are_flushed_to_zero():
+    state = _decaying_moments("float32")
+    tiny = np.finfo(np.float32).tiny
+    subnormal = (np.abs(state.m) < tiny) & (state.m != 0)
+    assert not subnormal.any(), state.m
+    assert (state.m == 0).any(), state.m  # the input weight's first moment
+    # IEEE arithmetic (NumPy here) keeps it subnormal for ever: 0.9 times the smallest
+    # subnormal rounds back to it, and every later step pays a microcode assist
+    m = np.float32(0.1 * 0.5)
+    for _ in range(1499):
+        m = np.float32(0.9) * m
+    assert 0 < m < tiny
+
+
+def _control():
+    """The calling thread's MXCSR control bits (rounding, masks, FTZ, DAZ), without the
+    sticky exception flags (bits 0-5), which any float operation may set."""
+    return _fpenv.mxcsr() & ~0x3F
+
+
+def test_the_callers_environment_is_restored():
+    before = _control()
+    assert before & _fpenv.FTZ_DAZ == 0  # this process does not flush by itself
+    net = fastbp.Network([3, 4, 2], seed=0)
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((40, 3)), rng.random((40, 2))
+    net.fit(X, Y, epochs=1)
+    assert _control() == before
+    net.fit(X, Y, epochs=1, batch_size=8, optimizer="adam", dropout=0.2)
+    assert _control() == before
+    fastbp.kernels.epoch(net.theta, net.spec, net.workspace(), X, Y, np.arange(40), 0.1,
+                         0.0, 1)
+    assert _control() == before
+    # an empty pass returns before it touches the register
+    fastbp.kernels.epoch(net.theta, net.spec, net.workspace(), X, Y,
+                         np.arange(0), 0.1, 0.0, 1)
+    assert _control() == before
+    # outside the passes, IEEE subnormals as usual
+    assert np.float64(np.finfo(np.float64).tiny) * np.float64(0.5) > 0
