@@ -12,8 +12,11 @@ JAX on CPU runs the same way (XLA's CPU client flushes denormals); PyTorch does 
 default (``torch.set_flush_denormal``).
 
 So every epoch pass sets both bits on entry and restores the caller's register on return
-(``flushing`` / ``restore``): the thread's environment outside fastbp's passes is untouched,
-and each thread of a parallel kernel sets its own. A value that would have been subnormal
+(``flushing`` / ``restore``), and so do the stateful optimisers' one-step kernels
+(``optim.step``, the River learner's step), whose moments persist from call to call: the
+thread's environment outside them is untouched, and each thread of a parallel kernel sets
+its own. Plain SGD's one-step kernels (``kernels.sgd_step``, ``partial_fit``) keep no
+decaying state and leave the register alone (two writes per step cost 2-4-1 6%). A value that would have been subnormal
 becomes zero inside the pass; parameters move by less than their own ulp from such a value,
 so they match the NumPy baseline's IEEE arithmetic in every test here. On a machine that is
 not x86-64, and with the JIT off, both calls do nothing.

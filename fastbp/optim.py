@@ -11,6 +11,7 @@ from . import _checks as check
 from . import dropout as _dropout
 from . import rules
 from ._blocks import backward_update, output_delta, train_forward
+from ._fpenv import flushing, restore
 from ._jit import U, borrow, inline, jit
 from .dropout import Dropout, make_dropout, uniform
 from .epochs import borrowed, train
@@ -57,6 +58,7 @@ def step(theta, spec, ws, opt, drop, x, y):
     _args_fit(th, tab, spec.loss, wsb, optb, dropb)
     check.x_fits(tab, xb)
     check.y_fits(tab, yb)
+    env = flushing()  # the moments decay and would stick as subnormals (fastbp._fpenv)
     a = wsb.a
     for k in range(U(tab[SIZES, 0])):
         a[k] = xb[k]
@@ -69,4 +71,5 @@ def step(theta, spec, ws, opt, drop, x, y):
     l2 = optb.hp[rules.L2]
     backward_update(optb.code, l2 != 0.0, th, optb.m, optb.v, rules.next_consts(optb), l2, tab,
                     wsb.z, a, wsb.delta, wsb.mask, dropout, 0)
+    restore(env)
     return cost

@@ -1,7 +1,10 @@
 """The epoch passes flush subnormal numbers to zero and leave the caller's floating-point
 environment as they found it (``fastbp._fpenv``)."""
+import importlib.util
+
 import numpy as np
 import pytest
+from numba import njit
 
 import fastbp
 from fastbp import _fpenv, optim
@@ -10,7 +13,13 @@ pytestmark = pytest.mark.skipif(not _fpenv.X86 or fastbp._jit.JIT_DISABLED,
                                 reason="x86 MXCSR, compiled passes")
 
 
-def _decaying_moments(dtype, n=1500):
+@njit
+def _steps(theta, spec, ws, state, drop, X, Y):
+    for i in range(X.shape[0]):
+        optim.step(theta, spec, ws, state, drop, X[i], Y[i])
+
+
+def _decaying_moments(dtype, by_step=False, n=1500):
     """Adam on a 1-1-1 network: the first example has input 1, the others input 0, so the
     input weight's gradient is zero from the second example on and its moments decay."""
     net = fastbp.Network([1, 1, 1], hidden="relu", output="identity", loss="mse",
@@ -20,13 +29,16 @@ def _decaying_moments(dtype, n=1500):
     Y = np.ones((n, 1), dtype=dtype)
     state = optim.make_state("adam", net.n_params, net.dtype, 0.01)
     drop = optim.make_dropout((0.0,), 3, net.dtype, 0)
-    optim.epoch(net.theta, net.spec, net.workspace(), state, drop, X, Y,
-                np.arange(n), 1)
+    if by_step:  # optim.step from a user's compiled loop
+        _steps(net.theta, net.spec, net.workspace(), state, drop, X, Y)
+    else:
+        optim.epoch(net.theta, net.spec, net.workspace(), state, drop, X, Y, np.arange(n), 1)
     return state
 
 
-def test_decaying_optimizer_moments_are_flushed_to_zero():
-    state = _decaying_moments("float32")
+@pytest.mark.parametrize("by_step", [False, True])
+def test_decaying_optimizer_moments_are_flushed_to_zero(by_step):
+    state = _decaying_moments("float32", by_step)
     tiny = np.finfo(np.float32).tiny
     subnormal = (np.abs(state.m) < tiny) & (state.m != 0)
     assert not subnormal.any(), state.m
@@ -62,5 +74,14 @@ def test_the_callers_environment_is_restored():
     fastbp.kernels.epoch(net.theta, net.spec, net.workspace(), X, Y,
                          np.arange(0), 0.1, 0.0, 1)
     assert _control() == before
+    _decaying_moments("float64", by_step=True)
+    assert _control() == before
+    if importlib.util.find_spec("river") is not None:  # the River learner's Adam step
+        from fastbp.river import MLPClassifier
+
+        est = MLPClassifier(hidden_layer_sizes=(3,), optimizer="adam", seed=0)
+        for i in range(20):
+            est.learn_one({"a": float(i % 3), "b": 1.0}, i % 2)
+        assert _control() == before
     # outside the passes, IEEE subnormals as usual
     assert np.float64(np.finfo(np.float64).tiny) * np.float64(0.5) > 0

@@ -12,6 +12,7 @@ import numpy as np
 from .. import _checks as check
 from .. import rules
 from .._blocks import backward_update, forward, output_delta
+from .._fpenv import flushing, restore
 from .._jit import U, borrow, jit
 from ..kernels import _targets_ok, _finite_or_restore
 
@@ -57,14 +58,18 @@ def checked_opt_step(theta, table, loss_code, units, x, y, code, hp, m, v, t, ba
     zb, ab, db, maskb = ub[0], ub[1], ub[2], ub[3]
     for k in range(U(xb.shape[0])):
         ab[k] = xb[k]
+    env = flushing()  # the moments decay and would stick as subnormals (fastbp._fpenv)
     forward(th, tab, zb, ab, 0)
     cost = output_delta(tab, loss_code, zb, ab, db, yb.reshape((1, yb.shape[0])), U(0))
-    if not np.isfinite(cost):
+    finite = np.isfinite(cost)
+    if finite:
+        opt = rules.OptState(code, hpb, mb, vb, tb)
+        l2 = hpb[rules.L2]
+        backward_update(code, l2 != 0.0, th, mb, vb, rules.next_consts(opt), l2, tab, zb, ab,
+                        db, maskb, False, 0)
+    restore(env)
+    if not finite:
         return 2, cost  # nothing was changed
-    opt = rules.OptState(code, hpb, mb, vb, tb)
-    l2 = hpb[rules.L2]
-    backward_update(code, l2 != 0.0, th, mb, vb, rules.next_consts(opt), l2, tab, zb, ab, db,
-                    maskb, False, 0)
     if not _finite_or_restore(th, bk[0]):
         for p in range(nm):
             mb[p] = bk[1, p]
