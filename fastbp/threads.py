@@ -109,7 +109,9 @@ def _choose_layer():
 
 
 _choose_layer()
-_launch = threading.Lock()
+#: launches from several Python threads take turns; re-entrant, so that a pool opened inside
+#: another on the same thread (a Population fitted inside ``pool``) does not wait for itself
+_launch = threading.RLock()
 _first_pid = []
 
 

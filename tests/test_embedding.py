@@ -217,3 +217,25 @@ def test_epoch_path_refuses_a_path_that_does_not_fit():
     kernels.epoch_path(kernels.EXAMPLES, theta, net.spec, net.workspace(), X, Y, np.arange(6),
                        0.1, 0.0, 1)
     assert not np.array_equal(theta, net.theta)
+
+
+def test_a_pool_opened_inside_a_pool_does_not_wait_for_itself():
+    # Population.fit opens threads.pool itself; inside a user's pool on the same thread it
+    # waited for ever on the launch lock (a plain Lock; now re-entrant)
+    import threading
+
+    from fastbp import threads
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((20, 3)), rng.random((20, 2))
+    done = []
+
+    def nested():
+        with threads.pool(1):
+            fastbp.Population([3, 4, 2], 2).fit(X, Y, epochs=1, lr=0.1)
+            with threads.pool(1) as size:
+                done.append(size)
+
+    worker = threading.Thread(target=nested, daemon=True)
+    worker.start()
+    worker.join(timeout=120)  # a cold Population compile takes ~10 s
+    assert done == [1], "nested threads.pool calls deadlocked"

@@ -4,7 +4,7 @@ import importlib.util
 
 import numpy as np
 import pytest
-from numba import njit
+from numba import njit, prange
 
 import fastbp
 from fastbp import _fpenv, optim
@@ -85,3 +85,29 @@ def test_the_callers_environment_is_restored():
         assert _control() == before
     # outside the passes, IEEE subnormals as usual
     assert np.float64(np.finfo(np.float64).tiny) * np.float64(0.5) > 0
+
+
+@njit(parallel=True)
+def _worker_registers(n):
+    """Each of n prange iterations reads its thread's MXCSR control bits (after a short
+    spin, so that the iterations spread over the pool's threads)."""
+    out = np.zeros(n, dtype=np.uint32)
+    for i in prange(n):
+        s = 0.0
+        for k in range(200000):
+            s += k * 1e-9
+        out[i] = (_fpenv.mxcsr() & ~0x3F) + np.uint32(s < 0)
+    return out
+
+
+def test_parallel_workers_are_restored():
+    # Population.fit trains its members on numba's thread pool: each worker sets and
+    # restores its own register, and none keeps flushing afterwards
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((64, 3)), rng.random((64, 2))
+    from fastbp import threads
+
+    with threads.pool(2):
+        fastbp.Population([3, 4, 2], 4).fit(X, Y, epochs=1, lr=0.1)
+        registers = _worker_registers(8)
+    assert (registers == _control()).all(), registers
