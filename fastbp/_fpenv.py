@@ -81,12 +81,18 @@ if X86 and not JIT_DISABLED:
     def mxcsr():
         """The calling thread's MXCSR (for tests)."""
         return _read(0)
-else:
+else:  # no MXCSR here (or no JIT): the same calls, doing nothing
     def flushing():
+        """Nothing to set; returns 0 for ``restore``."""
         return 0
 
     def restore(old):
+        """Nothing to restore."""
         return None
 
     def mxcsr():
+        """0: there is no MXCSR to read."""
         return 0
+
+    if not JIT_DISABLED:  # the epoch passes call them from compiled code
+        flushing, restore, mxcsr = inline(flushing), inline(restore), jit(mxcsr)
