@@ -16,9 +16,10 @@ So every epoch pass sets both bits on entry and restores the caller's register o
 (``optim.step``, the River learner's step), whose moments persist from call to call: the
 thread's environment outside them is untouched, and each thread of a parallel kernel sets
 its own. Plain SGD's one-step kernels (``kernels.sgd_step``, ``partial_fit``) keep no
-decaying state and leave the register alone (two writes per step cost 2-4-1 6%). A value that would have been subnormal
-becomes zero inside the pass; parameters move by less than their own ulp from such a value,
-so they match the NumPy baseline's IEEE arithmetic in every test here. On a machine that is
+decaying state and leave the register alone (two writes per step cost 2-4-1 6%). A value
+that would have been subnormal becomes zero inside the pass; parameters move by less than
+their own ulp from such a value, so they match the NumPy baseline's IEEE arithmetic in every
+test here. On a machine that is
 not x86-64, and with the JIT off, both calls do nothing.
 """
 import platform

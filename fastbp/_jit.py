@@ -44,8 +44,8 @@ def in_roomy_frame(call, *args, **kws):
     CPython (from 3.11) keeps its frames in 16 KiB chunks, mapped when a call does not fit
     in the current chunk and unmapped when that call returns (gh-142183; later 3.13 and 3.14
     releases cache one spare chunk; 3.11.7, 3.12.1 and 3.13.0 thrash, checked). numba's
-    compiler calls small functions millions of times; when the caller's depth puts one of its hot call sites on a chunk
-    boundary, every such call maps and unmaps a chunk. A cold ``Population.fit`` made
+    compiler calls small functions millions of times; when the caller's depth puts one of
+    its hot call sites on a chunk boundary, every such call maps and unmaps a chunk. A cold ``Population.fit`` made
     3.06 million mmap/munmap pairs and spent 11 s in the kernel (38 s wall against 25 s
     one frame deeper). This function's frame declares a ~2 MB evaluation stack it never
     touches (its code's ``co_stacksize``), so it opens a chunk of 4 MiB (mapped lazily)
