@@ -186,6 +186,33 @@ def _borrow_python(arr):
 borrow = _borrow_python if JIT_DISABLED else _borrow
 
 
+@intrinsic
+def _keep_alive(typingctx, arr):
+    """Nothing, compiled: a use of ``arr`` at this point of the kernel.
+
+    numba releases a variable's reference right after its last use, so an array a kernel
+    allocates and then only ``borrow``s is freed at once while its borrowed views are
+    still in use (the mini-batch pass's scratch was: it trained in freed memory, and
+    crashed where the allocator had returned that memory to the system). Calling
+    ``keep_alive(arr)`` after the last use of the borrowed views keeps ``arr`` allocated
+    until then."""
+    if not isinstance(arr, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return context.get_dummy_value()
+
+    return types.none(arr), codegen
+
+
+def _keep_alive_python(arr):
+    return None
+
+
+#: ``keep_alive(arr)``: ``arr`` stays allocated at least until this call (compiled code)
+keep_alive = _keep_alive_python if JIT_DISABLED else _keep_alive
+
+
 def _bits_as(float_type, int_type):
     """An intrinsic: the ``float_type`` whose IEEE-754 bit pattern is the ``int_type`` bits
     (an LLVM bitcast, which vectorises: ``fastbp.activations.exp`` builds 2**n with it), and

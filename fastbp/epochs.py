@@ -20,7 +20,7 @@ from ._batch import backward_update_batch, forward_batch
 from ._fpenv import flushing, restore
 from ._blocks import (backward_update, drop_layer, first_layer_update_forward,
                       layer_forward, load_row, out_slot, output_delta, train_forward, zero)
-from ._jit import U, borrow, borrow_row, cast_like, inline, jit
+from ._jit import U, borrow, borrow_row, cast_like, inline, jit, keep_alive
 from .dropout import Dropout
 from .layout import SIZES, Workspace
 from .rules import ADAM, SGD, STATEFUL, OptState
@@ -160,6 +160,7 @@ def _batches_pass(code):
                 counter[0] += nb
             start = stop
         restore(env)
+        keep_alive(block)  # blk and its views point into block: freed only after this
         return total
 
     return jit(batches)

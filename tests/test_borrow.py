@@ -1,10 +1,13 @@
 """``_jit.borrow``: a borrowed array costs no reference counting, and nothing allocated
 from one leaks (numba derives a new array's type from its operand's)."""
+import os
+
 import numpy as np
 import pytest
 from numba import njit
 from numba.core.runtime import _nrt_python, rtsys
 
+import fastbp
 from fastbp._jit import FASTMATH, JIT_DISABLED, Borrowed, borrow
 
 pytestmark = pytest.mark.skipif(JIT_DISABLED, reason="borrow is the identity without the JIT")
@@ -104,3 +107,48 @@ def test_arrays_allocated_from_a_borrowed_one_are_freed():
     assert allocated >= 40  # at least the four new arrays of each call
     assert after.mi_free - before.mi_free == allocated
     assert after.free - before.free == after.alloc - before.alloc
+
+
+SCRATCH_CHILD = """
+import sys
+import numpy as np
+import fastbp
+
+rng = np.random.default_rng(0)
+X = rng.random((64, 784))
+Y = np.eye(10)[rng.integers(0, 10, 64)]
+net = fastbp.Network([784, 100, 10], output="softmax", loss="cross_entropy", seed=0)
+net.fit(X, Y, epochs=1, lr=0.1, batch_size=32, shuffle=False)
+sys.stdout.write(net.theta.tobytes().hex())
+"""
+
+
+def test_the_mini_batch_scratch_outlives_its_borrowed_views(tmp_path):
+    """The mini-batch pass allocates its batch scratch and works in borrowed views of it;
+    numba released the allocation right after borrowing it (its last use), so the pass
+    trained in freed memory. In a process that loads the pass from the cache (a small
+    heap) with the allocator mapping every block of 64 KiB or more on its own, the freed
+    scratch was unmapped at once and the first mini-batch fit crashed (a segmentation
+    fault, every time). Two processes: the first compiles into a fresh cache, the second
+    loads from it; both must finish with the baseline's parameters."""
+    import subprocess
+    import sys
+
+    from fastbp import baseline
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "nc"), MALLOC_MMAP_THRESHOLD_="65536",
+               MALLOC_PERTURB_="165")
+    outs = []
+    for _ in range(2):
+        res = subprocess.run([sys.executable, "-c", SCRATCH_CHILD], env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, (res.returncode, res.stderr[-2000:])
+        outs.append(np.frombuffer(bytes.fromhex(res.stdout), dtype=np.float64))
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 784))
+    Y = np.eye(10)[rng.integers(0, 10, 64)]
+    net = fastbp.Network([784, 100, 10], output="softmax", loss="cross_entropy", seed=0)
+    theta = net.theta.copy()
+    baseline.epoch(theta, net.layout, X, Y, np.arange(64), 0.1, 0.0, 32)
+    assert np.array_equal(outs[0], outs[1])
+    np.testing.assert_allclose(outs[1], theta, rtol=0, atol=1e-12)
