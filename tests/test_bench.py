@@ -1,6 +1,7 @@
 """The benchmark harness measures the same computation in every implementation (no timing
 assertions here: speed is reported by ``fastbp bench`` and ``benchmarks/``)."""
 import math
+import os
 
 import numpy as np
 import pytest
@@ -55,7 +56,19 @@ def test_floor_sweep_is_a_rank1_update(n_params, n_in, dtype):
 def test_flops_per_example_counts_forward_gradient_and_deltas():
     # 784-100-10: weights 78400 + 1000; deltas skip the first layer
     assert bench.flops_per_example((784, 100, 10)) == 4 * 79400 + 2 * 1000
+    rates = bench.gemm_rates(np.float64, n=64, repeat=1)
+    assert rates["numpy"] > 0 and all(r > 0 for r in rates.values())
     assert bench.gemm_peak_flops(np.float64, n=64, repeat=1) > 0
+
+
+def test_the_gemm_peak_is_the_fastest_library(monkeypatch):
+    from fastbp.bench import floor
+
+    times = {"numpy": 2.0, "jax": 1.0, "torch": 4.0}
+    monkeypatch.setattr(floor, "_PRODUCTS", {k: (lambda a, b, r, t=t: t) for k, t in times.items()})
+    rates = floor.gemm_rates(np.float32, n=10)
+    assert rates == {k: 2000.0 / t for k, t in times.items()}
+    assert floor.gemm_peak_flops(np.float32, n=10) == 2000.0
 
 
 @pytest.mark.parametrize("impl, module", [("jax", "jax"), ("pytorch", "torch"),
@@ -111,3 +124,17 @@ def test_bench_command_rejects_unknown_case(capfd):
 
     assert main(["bench", "--sizes", "huge"]) != 0
     assert "unknown case 'huge'" in capfd.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity here")
+def test_one_cpu_pins_the_timed_block_and_restores_the_mask():
+    from fastbp.bench.command import one_cpu
+
+    before = os.sched_getaffinity(0)
+    with one_cpu() as cpu:
+        inside = os.sched_getaffinity(0)
+    assert os.sched_getaffinity(0) == before
+    if len(before) > 1:
+        assert cpu == max(before) and inside == {cpu}
+    else:
+        assert cpu is None and inside == before

@@ -1,12 +1,13 @@
 """``fastbp bench``: the command line (run in a child process with single-threaded BLAS/XLA)."""
 import os
+from contextlib import contextmanager
 
 import numpy as np
 
 from .cases import CASES
 from .costs import optimizer_costs, parallel_speedups, startup_times, step_costs
 from .peers import IMPLS
-from .suites import format_table, measure
+from .suites import format_table, gemm_rates_once, measure
 
 PEER_NAMES = [i.name for i in IMPLS if i.name != "fastbp"]
 
@@ -50,14 +51,23 @@ def main(argv=None):
           f"({os.cpu_count()} logical CPUs), Python {platform.python_version()}, "
           f"NumPy {np.__version__}; one thread per implementation", flush=True)
     results = []
-    for name in names:
-        for dtype in dtypes:
-            for bs in batches:
-                results += measure(name, dtype, bs, impls, repeat=3 if args.quick else 5,
-                                   quick=args.quick)
-                print(f"  measured {name} {dtype} batch {bs}", flush=True)
+    with one_cpu() as cpu:
+        if cpu is not None:
+            print(f"  pinned to CPU {cpu} while the implementations are timed", flush=True)
+        for name in names:
+            for dtype in dtypes:
+                for bs in batches:
+                    results += measure(name, dtype, bs, impls, repeat=3 if args.quick else 5,
+                                       quick=args.quick)
+                    print(f"  measured {name} {dtype} batch {bs}", flush=True)
     print()
     print(format_table(results))
+    if any(b > 1 for b in batches):
+        print()
+        print("% of GEMM peak: against the fastest single-thread n=512 matrix product here: " +
+              "; ".join(f"{dt} " + ", ".join(f"{lib} {rate / 1e9:.0f}"
+                                             for lib, rate in gemm_rates_once(dt).items())
+                        + " GFLOP/s" for dt in dtypes))
     if args.optimizers:
         for name in names:
             for dtype in dtypes:
@@ -91,3 +101,28 @@ def main(argv=None):
               f"{st['first_fit_cold_cache_s']:.2f} s with an empty numba cache, "
               f"{st['first_fit_warm_cache_s']:.3f} s with a warm cache")
     return 0
+
+
+@contextmanager
+def one_cpu():
+    """Runs the block with this thread (and the threads created meanwhile, which inherit
+    it) on one CPU of its current affinity mask, the highest-numbered; yields that CPU, or
+    None where affinity cannot be set or is already one CPU.
+
+    JAX's CPU runtime keeps a pool of one thread per core whatever ``XLA_FLAGS`` say
+    (``--xla_cpu_multi_thread_eigen=false`` and ``intra_op_parallelism_threads=1`` both
+    measured: a 1024 x 1024 float64 product took 0.34 s of CPU time in 0.17 s of wall time
+    on 2 cores); a CPU mask is what limits it (JAX issues 743, 1539). The mask is restored
+    after the block, so ``--parallel`` (timed afterwards, on threads numba creates then)
+    still gets every CPU."""
+    getter, setter = getattr(os, "sched_getaffinity", None), getattr(os, "sched_setaffinity", None)
+    mask = getter(0) if getter else set()
+    if setter is None or len(mask) < 2:
+        yield None
+        return
+    cpu = max(mask)
+    setter(0, {cpu})
+    try:
+        yield cpu
+    finally:
+        setter(0, mask)

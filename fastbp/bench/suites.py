@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .cases import CASES, N_CHECK, make_data, make_network
-from .floor import flops_per_example, gemm_peak_flops, sweep_seconds
+from .floor import flops_per_example, gemm_rates, sweep_seconds
 from .peers import IMPLS, ONLINE, SLOW, FastbpImpl
 
 
@@ -81,22 +81,29 @@ def measure(case_name, dtype="float64", batch_size=1, impls=None, repeat=5, quic
         results.append(res)
     floor_us = sweep_seconds(net.n_params, case.sizes[0], net.dtype,
                              min_time=0.01 if quick else 0.05) * 1e6
-    peak = _gemm_peak(net.dtype.name) if batch_size > 1 else math.nan
+    peak = gemm_peak(net.dtype.name) if batch_size > 1 else (math.nan, "")
     for r in results:
         r.extra["floor_us"] = floor_us
-        r.extra["gemm_peak_flops"] = peak
+        r.extra["gemm_peak_flops"], r.extra["gemm_peak_library"] = peak
         r.extra["flops_per_example"] = flops_per_example(case.sizes)
     return results
 
 
-_PEAKS = {}
+_RATES = {}
 
 
-def _gemm_peak(dtype):
-    """The single-thread GEMM rate, measured once per dtype and process."""
-    if dtype not in _PEAKS:
-        _PEAKS[dtype] = gemm_peak_flops(np.dtype(dtype))
-    return _PEAKS[dtype]
+def gemm_rates_once(dtype):
+    """``floor.gemm_rates`` of ``dtype``, measured once per process."""
+    if dtype not in _RATES:
+        _RATES[dtype] = gemm_rates(np.dtype(dtype))
+    return _RATES[dtype]
+
+
+def gemm_peak(dtype):
+    """(flops per second, library) of the fastest single-thread GEMM of ``dtype``."""
+    rates = gemm_rates_once(dtype)
+    best = max(rates, key=rates.get)
+    return rates[best], best
 
 
 def agreement_tolerance(dtype):
