@@ -84,6 +84,17 @@ def inline(func):
     return _compiled_roomily(njit(**_flags(func, inline=_inlining.into_kernels_only))(func))
 
 
+def nopython_form(func):
+    """Decorator: the implementation it decorates is ``func``'s form in compiled code
+    (numba's ``overload``), compiled with the kernels' flags. For a public kernel that is
+    a plain Python function when called from Python (which can choose what to compile)
+    and a compiled function when called from a user's ``@njit`` code. Not cached on its
+    own: it is compiled into its compiled caller (and cached with it)."""
+    flags = _flags(func)
+    del flags["cache"]
+    return overload(func, jit_options=flags)
+
+
 def pjit(func):
     """Like ``jit`` with ``parallel=True``: ``prange`` loops run on numba's thread pool."""
     return _compiled_roomily(njit(**_flags(func, parallel=True))(func))

@@ -1,7 +1,9 @@
 """The allocation-free numba kernels: fastbp's engine and its public API for ``@njit`` code.
 
 Every function here is a plain ``@njit(cache=True, nogil=True)`` function of arrays, the
-``Spec`` / ``Workspace`` NamedTuples (see ``fastbp.layout``) and scalars. None of them
+``Spec`` / ``Workspace`` NamedTuples (see ``fastbp.layout``) and scalars, except ``epoch``:
+a Python function that compiles only the pass it runs, with a compiled form for ``@njit``
+callers (numba's ``overload``). None of them
 allocates: they write into theta and the workspace in place. A user's own ``@njit`` code
 can call them directly (kernel API version ``fastbp.KERNEL_API_VERSION``)::
 
@@ -39,7 +41,7 @@ O(layers), plus O(n) for a pass's row order) and raises ValueError otherwise; th
 schedules (Python owns the outer loop).
 """
 import numpy as np
-from numba import types
+from numba import literally, types
 from numba.extending import overload
 
 from . import activations as act
@@ -49,7 +51,7 @@ from ._blocks import (apply_gradient as apply_gradient_block, backward_accumulat
                       backward_accumulate_block, backward_update as backward_update_block,
                       cost as cost_block, forward as forward_block, load_row,
                       out_slot, output_delta as output_delta_block, zero)
-from ._jit import JIT_DISABLED, U, borrow, cast_like, inline, jit
+from ._jit import JIT_DISABLED, U, borrow, cast_like, inline, jit, nopython_form
 from .dropout import Dropout
 from .epochs import borrowed_workspace, sgd_batches, sgd_examples, sgd_examples_decay
 from .layout import ACT, SIZES, W_OFF
@@ -231,27 +233,57 @@ def epoch_path(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
     ``threads.population_pass`` does), each path is its own specialisation that compiles
     only its skeleton. ValueError unless ``path`` is ``plain_path(batch_size, l2, theta)``
     (another skeleton would ignore l2 or the batch size)."""
+    path_fits(path, batch_size, l2, theta)
+    return epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size)
+
+
+@inline
+def path_fits(path, batch_size, l2, theta):
+    """ValueError unless ``path`` is ``plain_path(batch_size, l2, theta)``."""
     if path != plain_path(batch_size, l2, theta):
         raise ValueError("path must be kernels.plain_path(batch_size, l2, theta): "
                          "EXAMPLES (batch_size 1, l2 0), EXAMPLES_DECAY (batch_size 1, l2 "
                          "nonzero in theta's dtype) or BATCHES (batch_size > 1)")
-    return epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size)
 
 
-@jit
 def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
     """One pass over the rows ``order`` of (X, Y), updating theta in place.
 
     batch_size 1: per-example SGD (``sgd_step``). batch_size b > 1: consecutive groups of b
     rows of ``order`` (the last may be smaller), each updating with its mean gradient.
     Returns the sum of the examples' costs, each measured just before its update.
+
+    Called from Python, it compiles only the skeleton (``plain_path``) its arguments
+    need (``_epoch_at``): with an empty cache its first call took 6.7 s, against 15.5 s
+    when it compiled all three (2-4-1, one pinned core), and 2.0 s against 10.2 after a
+    first ``Network.fit``, whose per-example pass it shares. Called from compiled code, it
+    chooses at run time (``_epoch_nopython``).
     """
     # only plain SGD's three skeletons, each with its flags as constants (through
     # ``epochs.train``, whose code and dropout are run-time values, the first call compiled
-    # every optimiser and dropout path too: 48 instead of 20 s with an empty cache; after
-    # a plain fit in each of its three forms it compiles only itself, 2.3 s)
-    return epoch_on(plain_path(batch_size, l2, theta), theta, spec, ws, X, Y, order, lr, l2,
-                    batch_size)
+    # every optimiser and dropout path too)
+    path = getattr(plain_path, "py_func", plain_path)(batch_size, l2, theta)
+    return _epoch_at(path, theta, spec, ws, X, Y, order, lr, l2, batch_size)
+
+
+@jit
+def _epoch_at(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
+    """``epoch_path`` with ``path`` a compile-time constant (``numba.literally``): one
+    compiled specialisation per skeleton, each compiling that skeleton alone."""
+    literally(path)
+    # epoch_path's body, not a call to it: each compiled caller links and optimises its
+    # callees' code again (through epoch_path the first call took 0.4 s longer)
+    path_fits(path, batch_size, l2, theta)
+    return epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size)
+
+
+if not JIT_DISABLED:
+    @nopython_form(epoch)
+    def _epoch_nopython(theta, spec, ws, X, Y, order, lr, l2, batch_size):
+        def impl(theta, spec, ws, X, Y, order, lr, l2, batch_size):
+            return epoch_on(plain_path(batch_size, l2, theta), theta, spec, ws, X, Y, order,
+                            lr, l2, batch_size)
+        return impl
 
 
 @jit
