@@ -34,8 +34,12 @@ def _flags(func, **extra):
     error_model="numpy": a float division by zero gives inf/nan as IEEE says (and the
     divergence checks catch it) instead of raising ZeroDivisionError; the Python model's
     zero test before every division would also keep the loop from being vectorised.
+
+    pipeline_class: numba's nopython pipeline with fastbp's inlining pass
+    (``_inlining.InlineBlocks``: each block's IR built once, copied once per call site).
     """
-    return dict(cache=can_cache(func), nogil=True, fastmath=set(FASTMATH), error_model="numpy", **extra)
+    return dict(cache=can_cache(func), nogil=True, fastmath=set(FASTMATH), error_model="numpy",
+                pipeline_class=_inlining.Compiler, **extra)
 
 
 def in_roomy_frame(call, *args, **kws):

@@ -181,6 +181,44 @@ def test_blocks_are_inlined_one_level_at_a_time(monkeypatch):
     assert sizes["backward_update"] < 40, sizes
 
 
+@pytest.mark.skipif(fastbp._jit.JIT_DISABLED, reason="inspects numba's inlining")
+def test_fastbp_inlining_pass_builds_the_same_code_as_numbas():
+    # fastbp's kernels compile with _inlining.Compiler: numba's pipeline whose inlining pass
+    # builds each block's IR once and copies it once per call site (a first plain fit 4.73
+    # -> 3.88 s). An uncached compile of the per-example pass either way: the same typed
+    # variables, the same LLVM instructions (only names and labels differ), the same
+    # numbers; no block is left with the copy's class, and the blocks' IR is cached
+    import gc
+    import re
+
+    from numba import njit
+
+    from fastbp import _inlining, epochs
+    from fastbp._jit import FASTMATH
+
+    net = fastbp.Network([2, 4, 1], seed=0)
+    X = np.random.default_rng(0).random((9, 2))
+    opt = fastbp.optim.make_state("sgd", net.n_params, net.dtype, 0.1)
+    drop = fastbp.optim.make_dropout([0.0], 3, net.dtype, 0)
+    out = []
+    for extra in ({}, {"pipeline_class": _inlining.Compiler}):
+        kernel = njit(fastmath=set(FASTMATH), error_model="numpy", **extra)(
+            epochs.sgd_examples.py_func)
+        theta = net.theta.copy()
+        cost = kernel(theta, net.spec, net.workspace(), opt, drop, X, X[:, :1], np.arange(9))
+        llvm = "\n".join(kernel.inspect_llvm().values())
+        code = [re.sub(r"\s+", " ", re.sub(r"[%@][-\w.$]+|\d+", "_", line))
+                for line in llvm.splitlines() if not line.lstrip().startswith(";")]
+        typed = kernel.overloads[kernel.signatures[0]].type_annotation.typemap
+        out.append((theta, cost, code, len(typed)))
+    (t0, c0, code0, n0), (t1, c1, code1, n1) = out
+    assert np.array_equal(t0, t1) and c0 == c1
+    assert n0 == n1 and code0 == code1
+    assert not [o for o in gc.get_objects() if type(o) is _inlining._Copied]
+    cached = {f.__name__ for f, _ in _inlining._untyped_cache}
+    assert {"sgd_rows", "backward_update"} <= cached, cached
+
+
 def _inlined_into(pass_, optimizer, monkeypatch):
     """The qualified names of the blocks numba inlines into an uncached compile of the epoch
     pass ``pass_`` (run with ``optimizer``), with how many times each is inlined."""
