@@ -166,15 +166,15 @@ class _BlockInliner(_icc.InlineWorker):
             _untyped_cache[key] = super().run_untyped_passes(func, enable_ssa)
         return _untyped_cache[key]
 
-    def inline_ir(self, caller_ir, block, i, callee_ir, callee_freevars, arg_typs=None):
+    def inline_ir(self, caller_ir, block, i, callee_ir, *args, **kws):
         if callee_ir.func_id.func not in BLOCKS:
-            return super().inline_ir(caller_ir, block, i, callee_ir, callee_freevars, arg_typs)
+            return super().inline_ir(caller_ir, block, i, callee_ir, *args, **kws)
         own = callee_ir.copy()
         own.blocks = copy.deepcopy(callee_ir.blocks)  # one memo: the scope is copied once
         for b in own.blocks.values():
             b.__class__ = _Copied
         try:
-            return super().inline_ir(caller_ir, block, i, own, callee_freevars, arg_typs)
+            return super().inline_ir(caller_ir, block, i, own, *args, **kws)
         finally:  # the blocks now live in the caller's IR: plain blocks again
             for b in list(own.blocks.values()) + list(caller_ir.blocks.values()):
                 if type(b) is _Copied:
