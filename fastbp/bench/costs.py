@@ -7,6 +7,7 @@ import time
 
 from ..network import Network
 from .cases import CASES, LR, make_data, make_network
+from .floor import best_time
 from .userloop import user_loop
 
 
@@ -45,16 +46,6 @@ def optimizer_costs(case_name="small", dtype="float64", n=20000, repeat=5):
 
 
 # ---------------------------------------------------------------------------- parallel
-def _best(fn, repeat):
-    fn()
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def parallel_speedups(case_name="small", dtype="float64", k=2, n=20000, repeat=3):
     """Seconds and speed-ups on this machine of: k networks trained one after another vs
     from k Python threads vs as a k-member Population (prange), and one network with
@@ -104,7 +95,7 @@ def parallel_speedups(case_name="small", dtype="float64", k=2, n=20000, repeat=3
         one.theta[:] = theta0[0]
         one.fit(X, Y, epochs=1, lr=LR, seed=0, n_threads=k)
 
-    t = {name: _best(fn, repeat) for name, fn in (("sequential", sequential),
+    t = {name: best_time(fn, repeat) for name, fn in (("sequential", sequential),
                                                   ("threads", threaded),
                                                   ("population", population),
                                                   ("serial", serial), ("hogwild", hog))}
@@ -124,7 +115,7 @@ def step_costs(case_name="tiny", dtype="float64", n=200_000):
     net = make_network(case, dtype)
     ws = net.workspace()
     lr = net.dtype.type(LR)
-    t_njit = _best(lambda: user_loop(net.theta, net.spec, ws, X, Y, lr), 3) / n
+    t_njit = best_time(lambda: user_loop(net.theta, net.spec, ws, X, Y, lr), 3) / n
     m = min(n, 20000)
     x, y = X[0], Y[0]
 
@@ -136,8 +127,8 @@ def step_costs(case_name="tiny", dtype="float64", n=200_000):
         for i in range(m):
             net.partial_fit(x, y, lr=LR)
 
-    return {"njit_us": t_njit * 1e6, "kernel_from_python_us": _best(from_python, 3) / m * 1e6,
-            "partial_fit_us": _best(partial, 3) / m * 1e6}
+    return {"njit_us": t_njit * 1e6, "kernel_from_python_us": best_time(from_python, 3) / m * 1e6,
+            "partial_fit_us": best_time(partial, 3) / m * 1e6}
 
 
 # ---------------------------------------------------------------------------- start-up

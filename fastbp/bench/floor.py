@@ -79,12 +79,13 @@ def gemm_rates(dtype, n=512, repeat=5, libraries=("numpy", "jax", "torch")):
     return rates
 
 
-def _best_time(product, repeat):
-    product()
+def best_time(fn, repeat):
+    """Seconds of the fastest of ``repeat`` calls of ``fn`` after one warm-up call."""
+    fn()
     best = math.inf
     for _ in range(repeat):
         t0 = time.perf_counter()
-        product()
+        fn()
         best = min(best, time.perf_counter() - t0)
     return best
 
@@ -104,7 +105,7 @@ def _numpy_product(a, b, repeat):
         limit = nullcontext()
     out = np.empty_like(a)
     with limit:
-        return _best_time(lambda: np.matmul(a, b, out=out), repeat)
+        return best_time(lambda: np.matmul(a, b, out=out), repeat)
 
 
 def _jax_product(a, b, repeat):
@@ -114,7 +115,7 @@ def _jax_product(a, b, repeat):
         jax.config.update("jax_enable_x64", True)  # as the bench's JAX peer does
     f = jax.jit(lambda x, y: x @ y)
     x, y = jax.device_put(a), jax.device_put(b)
-    return _best_time(lambda: f(x, y).block_until_ready(), repeat)
+    return best_time(lambda: f(x, y).block_until_ready(), repeat)
 
 
 def _torch_product(a, b, repeat):
@@ -123,7 +124,7 @@ def _torch_product(a, b, repeat):
     torch.set_num_threads(1)  # as the bench's PyTorch peer does
     x, y = torch.from_numpy(a), torch.from_numpy(b)
     out = torch.empty_like(x)
-    return _best_time(lambda: torch.matmul(x, y, out=out), repeat)
+    return best_time(lambda: torch.matmul(x, y, out=out), repeat)
 
 
 _PRODUCTS = {"numpy": _numpy_product, "jax": _jax_product, "torch": _torch_product}
