@@ -132,7 +132,7 @@ def _resolve(defs, value, depth):
 # - numba builds the callee's IR (its untyped passes) at every call site it inlines and
 #   runs the bytecode frontend once more per candidate call for the cost model, which here
 #   does not read the callee's IR: both are built once per block and process here
-#   (``_untyped_ir``, ``_frontend``), and never mutated (the inliner copies them).
+#   (``_BlockInliner.run_untyped_passes``, ``_frontend``), and never mutated (the inliner copies them).
 # - numba's ``InlineWorker.inline_ir`` deep-copies the callee twice, block by block, and so
 #   copies the callee's whole scope (every variable) once per block: here the callee's
 #   blocks are deep-copied once, together (one scope), and handed to ``inline_ir`` as

@@ -254,8 +254,8 @@ def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
     Returns the sum of the examples' costs, each measured just before its update.
 
     Called from Python, it compiles only the skeleton (``plain_path``) its arguments
-    need (``EPOCH_AT``): with an empty cache its first call took 6.7 s, against 15.5 s
-    when it compiled all three (2-4-1, one pinned core), and 2.0 s against 10.2 after a
+    need (``EPOCH_AT``): with an empty cache its first call took 5.8 s, against 15.5 s
+    when it compiled all three (2-4-1, one pinned core), and 1.85 s against 10.2 after a
     first ``Network.fit``, whose per-example pass it shares. Called from compiled code, it
     chooses at run time (``_epoch_nopython``).
     """

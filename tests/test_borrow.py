@@ -137,7 +137,7 @@ def test_the_mini_batch_scratch_outlives_its_borrowed_views(tmp_path):
     from fastbp import baseline
 
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "nc"), MALLOC_MMAP_THRESHOLD_="65536",
-               MALLOC_PERTURB_="165")
+               MALLOC_PERTURB_="127")
     outs = []
     for _ in range(2):
         res = subprocess.run([sys.executable, "-c", SCRATCH_CHILD], env=env,

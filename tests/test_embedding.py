@@ -243,8 +243,9 @@ def test_a_pool_opened_inside_a_pool_does_not_wait_for_itself():
 
 @pytest.mark.parametrize("batch_size,l2", [(1, 0.0), (1, 1e-3), (5, 1e-3)])
 def test_kernels_epoch_from_python_and_from_njit_code_agree(batch_size, l2):
-    # from Python, kernels.epoch compiles the one skeleton it runs (a literal path); in a
-    # user's @njit code it chooses at run time: the same arithmetic, bit for bit
+    # from Python, kernels.epoch compiles the one skeleton it runs (kernels.EPOCH_AT); in
+    # a user's @njit code it chooses at run time: the same arithmetic, bit for bit, and
+    # the NumPy baseline's parameters
     from numba import njit
 
     from fastbp import kernels
@@ -261,6 +262,10 @@ def test_kernels_epoch_from_python_and_from_njit_code_agree(batch_size, l2):
     ta = kernels.epoch(a, net.spec, net.workspace(), X, Y, order, 0.1, l2, batch_size)
     tb = user_epoch(b, net.spec, net.workspace(), X, Y, order, 0.1, l2, batch_size)
     assert ta == tb and np.array_equal(a, b) and not np.array_equal(a, net.theta)
+    from fastbp import baseline
+    ref = net.theta.copy()
+    baseline.epoch(ref, net.layout, X, Y, order, 0.1, l2, batch_size)
+    np.testing.assert_allclose(a, ref, rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="batch_size"):
         kernels.epoch(a, net.spec, net.workspace(), X, Y, order, 0.1, l2, 0)
 
@@ -282,7 +287,7 @@ print("ok")
 @pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1", reason="nothing compiles")
 def test_kernels_epoch_from_python_compiles_only_its_skeleton(tmp_path):
     # a first kernels.epoch compiled all three of plain SGD's skeletons: 15.5 s with an
-    # empty cache (2-4-1, one pinned core) against 6.7 s now
+    # empty cache (2-4-1, one pinned core) against 5.8 s now
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", ONE_SKELETON], capture_output=True, text=True,
                          timeout=600, cwd="/", env=env)

@@ -81,10 +81,10 @@ def measure(case_name, dtype="float64", batch_size=1, impls=None, repeat=5, quic
         results.append(res)
     floor_us = sweep_seconds(net.n_params, case.sizes[0], net.dtype,
                              min_time=0.01 if quick else 0.05) * 1e6
-    peak = gemm_peak(net.dtype.name) if batch_size > 1 else (math.nan, "")
+    peak = max(gemm_rates_once(net.dtype.name).values()) if batch_size > 1 else math.nan
     for r in results:
         r.extra["floor_us"] = floor_us
-        r.extra["gemm_peak_flops"], r.extra["gemm_peak_library"] = peak
+        r.extra["gemm_peak_flops"] = peak
         r.extra["flops_per_example"] = flops_per_example(case.sizes)
     return results
 
@@ -97,13 +97,6 @@ def gemm_rates_once(dtype):
     if dtype not in _RATES:
         _RATES[dtype] = gemm_rates(np.dtype(dtype))
     return _RATES[dtype]
-
-
-def gemm_peak(dtype):
-    """(flops per second, library) of the fastest single-thread GEMM of ``dtype``."""
-    rates = gemm_rates_once(dtype)
-    best = max(rates, key=rates.get)
-    return rates[best], best
 
 
 def agreement_tolerance(dtype):
