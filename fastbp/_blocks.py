@@ -508,11 +508,12 @@ def backward_accumulate(theta, tab, z, a, delta, grad, mask, dropout):
 @inline
 def mean_step(code, theta, m, v, k, l2, p0, n, x, x0, mb):
     """One optimiser step on theta[p0:p0+n] from the gradient of mb examples summed in
-    x[x0:x0+n] (its mean, plus l2 * w); zeroes that range of x."""
+    x[x0:x0+n] (its mean, plus l2 * w); zeroes that range of x. ``code`` as in
+    ``backward_update``: the stateful optimisers' rule is ``k.code``."""
     if code == SGD:
         sgd_rows(MEAN, l2 != 0.0, theta, k.lr, l2, p0, U(1), n, x, x0, x, x0, mb, x, x, x0)
     else:
-        optimizer_mean(code, theta, m, v, k, l2, p0, U(1), n, x, x0, x, x0, mb)
+        optimizer_mean(k.code, theta, m, v, k, l2, p0, U(1), n, x, x0, x, x0, mb)
 
 
 @jit

@@ -111,18 +111,21 @@ def _examples_pass(code, dropout, decay):
     return jit(examples)
 
 
-def _batches_pass(code):
-    """The mini-batch pass for optimiser ``code`` (``rules.SGD`` or RUN_TIME), dropout read
-    at run time: batches of ``batch_size`` consecutive rows of ``order`` (the last may be
-    smaller), each one optimiser step with the batch's mean gradient. A batch runs layer by
-    layer as register-blocked matrix products (``fastbp._batch``), padded to a multiple of
-    four examples with zero rows that add nothing to the gradient."""
+def _batches_pass(code, dropout):
+    """The mini-batch pass for optimiser ``code`` (``rules.SGD`` or RUN_TIME) and ``dropout``
+    (True, False, or RUN_TIME: ``drop.keep`` decides), both closure constants as in
+    ``_examples_pass``: batches of
+    ``batch_size`` consecutive rows of ``order`` (the last may be smaller), each one
+    optimiser step with the batch's mean gradient. A batch runs layer by layer as
+    register-blocked matrix products (``fastbp._batch``, blocks inlined here, so their
+    branches on the optimiser and on dropout fold), padded to a multiple of four examples
+    with zero rows that add nothing to the gradient."""
+    c = STATEFUL if code is RUN_TIME else code
 
     def batches(theta, spec, ws, opt, drop, X, Y, order, batch_size):
         theta, ws, opt, drop = borrowed(theta, ws, opt, drop)
         tab, loss, X, Y, order = borrow(spec.table), spec.loss, borrow(X), borrow(Y), borrow(order)
-        c = opt.code if code is RUN_TIME else code
-        dropping = dropout_.active(drop.keep)
+        dropping = dropout_.active(drop.keep) if dropout is RUN_TIME else dropout
         m, v = opt.m, opt.v
         l2 = opt.hp[rules.L2]
         counter = drop.counter
@@ -172,8 +175,13 @@ EXAMPLE_PASSES = {(SGD, dropout, decay): _examples_pass(SGD, dropout, decay)
                   for dropout in (False, True) for decay in (False, True)}
 EXAMPLE_PASSES.update({(RUN_TIME, dropout, False): _examples_pass(RUN_TIME, dropout, False)
                        for dropout in (False, True)})
-#: the mini-batch passes by code: plain SGD's and the stateful optimisers'
-BATCH_PASSES = {SGD: _batches_pass(SGD), RUN_TIME: _batches_pass(RUN_TIME)}
+#: the mini-batch passes by (code, dropout): plain SGD's and the stateful optimisers' (decay
+#: is a run-time value there: one branch per layer, outside the loops), with dropout a
+#: constant (``run``: a first batch_size=32 fit after a plain one, fresh cache, 2-4-1,
+#: pinned, 3.7-3.9 -> 3.2-3.4 s with these blocks inlined) or read at run time (``train``,
+#: which compiles every pass it can choose: two passes there, not four)
+BATCH_PASSES = {(code, dropout): _batches_pass(code, dropout)
+                for code in (SGD, RUN_TIME) for dropout in (False, True, RUN_TIME)}
 
 # each as a global, for compiled callers
 sgd_examples = EXAMPLE_PASSES[SGD, False, False]
@@ -182,8 +190,9 @@ sgd_examples_dropout = EXAMPLE_PASSES[SGD, True, False]
 sgd_examples_dropout_decay = EXAMPLE_PASSES[SGD, True, True]
 optimizer_examples = EXAMPLE_PASSES[RUN_TIME, False, False]
 optimizer_examples_dropout = EXAMPLE_PASSES[RUN_TIME, True, False]
-sgd_batches = BATCH_PASSES[SGD]
-optimizer_batches = BATCH_PASSES[RUN_TIME]
+sgd_batches = BATCH_PASSES[SGD, False]
+any_sgd_batches = BATCH_PASSES[SGD, RUN_TIME]
+any_optimizer_batches = BATCH_PASSES[RUN_TIME, RUN_TIME]
 
 
 @jit
@@ -192,8 +201,8 @@ def train(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     (``optim.epoch``: its first call compiles every pass)."""
     if batch_size > 1:
         if opt.code == SGD:
-            return sgd_batches(theta, spec, ws, opt, drop, X, Y, order, batch_size)
-        return optimizer_batches(theta, spec, ws, opt, drop, X, Y, order, batch_size)
+            return any_sgd_batches(theta, spec, ws, opt, drop, X, Y, order, batch_size)
+        return any_optimizer_batches(theta, spec, ws, opt, drop, X, Y, order, batch_size)
     if opt.code != SGD:
         if dropout_.active(drop.keep):
             return optimizer_examples_dropout(theta, spec, ws, opt, drop, X, Y, order)
@@ -209,12 +218,12 @@ def train(theta, spec, ws, opt, drop, X, Y, order, batch_size):
 
 def run(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     """``optim.epoch`` from Python (the training loop), compiling only the pass it runs."""
-    if batch_size > 1:
-        return BATCH_PASSES[SGD if opt.code == SGD else RUN_TIME](theta, spec, ws, opt, drop, X, Y,
-                                                             order, batch_size)
     sgd = opt.code == SGD
     # dropout.active as Python (a few layers): compiled, it took 0.26 s of a first fit
     dropping = bool(getattr(dropout_.active, "py_func", dropout_.active)(drop.keep))
+    if batch_size > 1:
+        return BATCH_PASSES[SGD if sgd else RUN_TIME, dropping](theta, spec, ws, opt, drop, X, Y,
+                                                               order, batch_size)
     decay = sgd and bool(opt.hp[rules.L2] != 0.0)
     return EXAMPLE_PASSES[SGD if sgd else RUN_TIME, dropping, decay](theta, spec, ws, opt, drop,
                                                                     X, Y, order)

@@ -44,7 +44,11 @@ def _sgd(dtype):
 
 
 def _minibatch(dtype):
-    _fits(dtype, batch_size=4)  # every optimiser and dropout share the batched entry
+    # plain SGD's and the stateful optimisers' passes, each with and without dropout (a
+    # constant of the mini-batch passes); momentum, nesterov and adam share a pass
+    for options in ({}, {"dropout": 0.5}, {"optimizer": "adam"},
+                    {"optimizer": "adam", "dropout": 0.5}):
+        _fits(dtype, batch_size=4, **options)
 
 
 def _optimizers(dtype):

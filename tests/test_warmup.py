@@ -39,6 +39,8 @@ net = fastbp.Network([7, 6, 5, 3], hidden=("tanh", "relu"), output="softmax",
                      dtype="float32", seed=1)
 net.fit(X, y, epochs=2, lr=0.05, l2=1e-3)
 net.fit(X, y, epochs=1, lr=0.05, batch_size=8, validation_data=(X, y))
+net.fit(X, y, epochs=1, lr=0.05, batch_size=8, dropout=0.2)
+net.fit(X, y, epochs=1, lr=0.05, batch_size=8, optimizer="momentum", dropout=0.2)
 net.predict(X)
 net.predict(X[0])
 net.predict(X[0].tolist())  # packed into the workspace: predict_loaded
@@ -117,7 +119,8 @@ from fastbp import optim
 opt = optim.make_state("sgd", net.n_params, net.dtype, 0.1, 0.0)
 optim.epoch(th, net.spec, net.workspace(), opt, optim.make_dropout((0.0,), 3, net.dtype, 0),
             X, Y, np.arange(20), 1)
-assert counts() == (6, 2), counts()  # the optimisers' two, and their mini-batch pass
+assert counts() == (6, 3), counts()  # the optimisers' two, and the mini-batch passes with
+# dropout read at run time (plain SGD's and the optimisers')
 print("ok")
 """
 
