@@ -2,9 +2,10 @@
 or not. Each skeleton is built once per combination of its flags (the optimiser's code,
 dropout, weight decay) with the flags as closure constants: numba folds the branches on
 constants before it types a function, so a pass compiles only the code its flags can
-reach (``_examples_pass``). ``run`` (behind ``Network.fit``) calls the pass of its path
-straight from Python; ``kernels.epoch``, the thread kernels and ``train`` (behind
-``optim.epoch``, which picks among them at run time) call the same compiled passes.
+reach (``_examples_pass``). ``run`` (behind ``Network.fit`` and ``optim.epoch`` from
+Python) calls the pass of its path straight from Python; ``kernels.epoch``, the thread
+kernels and ``train`` (behind ``optim.epoch`` in compiled code, which picks among them at
+run time) call the same compiled passes.
 
 A pass visits the rows ``order`` of (X, Y) and returns the sum of the examples' costs,
 each measured just before its own update (with dropout active). It takes theta, the
@@ -198,7 +199,7 @@ any_optimizer_batches = BATCH_PASSES[RUN_TIME, RUN_TIME]
 @jit
 def train(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     """One pass through the pass of (batch_size, opt.code, dropout, l2), chosen at run time
-    (``optim.epoch``: its first call compiles every pass)."""
+    (``optim.epoch`` in compiled code: its first compile compiles every pass it can choose)."""
     if batch_size > 1:
         if opt.code == SGD:
             return any_sgd_batches(theta, spec, ws, opt, drop, X, Y, order, batch_size)
@@ -217,7 +218,8 @@ def train(theta, spec, ws, opt, drop, X, Y, order, batch_size):
 
 
 def run(theta, spec, ws, opt, drop, X, Y, order, batch_size):
-    """``optim.epoch`` from Python (the training loop), compiling only the pass it runs."""
+    """``train`` from Python (the training loop, ``optim.epoch``): the same choice, made in
+    Python, so that only the pass it runs is compiled."""
     sgd = opt.code == SGD
     # dropout.active as Python (a few layers): compiled, it took 0.26 s of a first fit
     dropping = bool(getattr(dropout_.active, "py_func", dropout_.active)(drop.keep))

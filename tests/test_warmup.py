@@ -113,14 +113,39 @@ assert counts() == (2, 1) and not epochs.train.signatures, (counts(), epochs.tra
 assert not any(k.signatures for k in rows), [k.signatures for k in rows]
 net.fit(X, Y, epochs=1, lr=0.1, optimizer="momentum")  # the same kernels do compile
 assert all(k.signatures for k in rows[:3]), [k.signatures for k in rows]
-# optim.epoch (every path, through epochs.train) shares the plain-SGD skeletons too: it adds
-# only the two dropout specialisations, not a second no-dropout one
+# optim.epoch from Python takes the pass Network.fit takes (epochs.run): nothing new here
+import numba
 from fastbp import optim
 opt = optim.make_state("sgd", net.n_params, net.dtype, 0.1, 0.0)
-optim.epoch(th, net.spec, net.workspace(), opt, optim.make_dropout((0.0,), 3, net.dtype, 0),
-            X, Y, np.arange(20), 1)
-assert counts() == (6, 3), counts()  # the optimisers' two, and the mini-batch passes with
-# dropout read at run time (plain SGD's and the optimisers')
+no_drop = optim.make_dropout((0.0,), 3, net.dtype, 0)
+optim.epoch(th, net.spec, net.workspace(), opt, no_drop, X, Y, np.arange(20), 1)
+# (plain SGD's two per-example passes, the momentum fit's, plain SGD's mini-batch pass)
+assert counts() == (3, 1) and not epochs.train.signatures, (counts(), epochs.train.signatures)
+# from a user's compiled code it chooses at run time (epochs.train): every pass, sharing
+# plain SGD's; its mini-batch passes read dropout at run time
+@numba.njit
+def user_epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
+    return optim.epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size)
+user_epoch(th, net.spec, net.workspace(), opt, no_drop, X, Y, np.arange(20), 1)
+assert counts() == (6, 3), counts()
+# the two forms agree bit for bit (through the same pass or through train's)
+for optimizer, rate, bs in (("sgd", 0.0, 1), ("adam", 0.3, 1), ("momentum", 0.3, 4),
+                            ("sgd", 0.3, 4), ("adam", 0.0, 4)):
+    got = []
+    for f in (optim.epoch, user_epoch):
+        th2 = net.theta.copy()
+        st = optim.make_state(optimizer, net.n_params, net.dtype, 0.1, 1e-3)
+        dr = optim.make_dropout((rate,), 3, net.dtype, 7)
+        total = f(th2, net.spec, net.workspace(), st, dr, X, Y, np.arange(20)[::-1].copy(), bs)
+        got.append((total, th2, st.m, st.v, dr.counter))
+        try:
+            f(th2, net.spec, net.workspace(), st, dr, X, Y, np.arange(20), 0)
+        except ValueError as e:
+            assert "batch_size" in str(e), e
+        else:
+            raise AssertionError("batch_size 0 accepted")
+    assert got[0][0] == got[1][0], (optimizer, rate, bs, got[0][0], got[1][0])
+    assert all(np.array_equal(a, b) for a, b in zip(got[0][1:], got[1][1:])), (optimizer, rate, bs)
 print("ok")
 """
 
