@@ -18,7 +18,7 @@ Math (layers indexed from 0; the textbook numbers them from 1):
 from . import activations as act
 from . import losses
 from . import rules
-from ._jit import U, cast_like, inline, jit, unless_code
+from ._jit import U, cast_like, inline, jit
 from .dropout import drop_units
 from .layout import ACT, B_OFF, SIZES, U_OFF, W_OFF
 from .rules import SGD
@@ -283,13 +283,13 @@ def optimizer_rows(code, mode, theta, m, v, k, l2, p0, n_rows, n, delta, do, x, 
 
 def _rows_for(mode):
     """``optimizer_rows`` with ``mode`` fixed, compiled once and shared by every kernel (and
-    not at all into plain SGD's, whose code is the constant ``rules.SGD``: ``unless_code``
-    covers the callers that do not prune the branch)."""
+    not at all into plain SGD's passes, whose code is the constant ``rules.SGD``: numba
+    prunes the branches that call these before it types the pass)."""
 
     def rows(code, theta, m, v, k, l2, p0, n_rows, n, delta, do, x, x0, s):
         optimizer_rows(code, mode, theta, m, v, k, l2, p0, n_rows, n, delta, do, x, x0, s)
 
-    return unless_code(jit(rows), rules.SGD)
+    return jit(rows)
 
 
 optimizer_plain, optimizer_back, optimizer_bias, optimizer_mean = (

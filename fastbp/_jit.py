@@ -271,36 +271,3 @@ def _cast_like_impl(arr, value):
         return dtype(value)
 
     return impl
-
-
-def unless_code(kernel, skipped):
-    """``kernel`` (a compiled function whose first argument is a code, returning nothing)
-    as a call that compiles to nothing where that code is the literal ``skipped``.
-
-    numba types every branch of a kernel, including those on a literal argument that can
-    never run (it prunes branches on None and on constants, not on literal integers), and
-    so compiles every function called in them: plain SGD's epoch compiled the stateful
-    optimisers' row kernels (1.75 s of a first fit's 9.4) behind ``if code != SGD``. The
-    call is resolved when it is typed: a literal ``skipped`` selects an empty body. With the
-    JIT off it is ``kernel`` itself (the branches around it skip it)."""
-    if JIT_DISABLED:
-        return kernel
-
-    def call(code, *args):
-        return kernel(code, *args)
-
-    @overload(call, prefer_literal=True)
-    def _call_impl(code, *args):
-        if isinstance(code, types.IntegerLiteral) and code.literal_value == skipped:
-            def nothing(code, *args):
-                return None
-            return nothing
-
-        def forward(code, *args):
-            return kernel(code, *args)
-        return forward
-
-    call.__name__ = call.__qualname__ = kernel.py_func.__name__
-    call.__doc__ = kernel.py_func.__doc__
-    call.kernel = kernel  # the compiled function (tests read what it has compiled)
-    return call

@@ -85,7 +85,7 @@ import numpy as np
 import fastbp
 from fastbp import _blocks
 
-rows = [f.kernel for f in (_blocks.optimizer_plain, _blocks.optimizer_back,
+rows = [f for f in (_blocks.optimizer_plain, _blocks.optimizer_back,
                            _blocks.optimizer_bias, _blocks.optimizer_mean)]
 rng = np.random.default_rng(0)
 X = rng.normal(size=(20, 3))
@@ -332,7 +332,8 @@ def test_reachability_of_calls_follows_only_constant_branches():
 @pytest.mark.skipif(fastbp._jit.JIT_DISABLED, reason="counts compiled signatures")
 def test_plain_sgd_compiles_no_optimizer_kernel(tmp_path):
     # the row kernels of the stateful optimisers sit in branches plain SGD never takes; numba
-    # would type and compile them anyway (1.9 s of a first fit) but for _jit.unless_code; and
+    # would type and compile them anyway (1.9 s of a first fit) but that the passes' flags
+    # are closure constants, whose branches numba prunes before typing; and
     # the mini-batch path compiled the activations and the loss a second time for its row
     # views' type (1.9 s). A fresh cache folder: cache-loaded entries would not show their
     # callees at all.
