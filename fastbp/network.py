@@ -28,7 +28,7 @@ import numpy as np
 from . import _validation as v
 from . import init as _init
 from . import _online, io, kernels, options, training
-from .layout import Layout
+from .layout import Layout, aligned_copy, aligned_zeros, is_aligned
 
 
 class Network:
@@ -64,7 +64,7 @@ class Network:
         self.init = init
         self.dtype = dtype
         self.layout = Layout(sizes, self.hidden + (output,), loss)
-        self._theta = np.zeros(self.layout.n_params, dtype=dtype)
+        self._theta = aligned_zeros(self.layout.n_params, dtype)  # see layout.ALIGN
         self._rng = np.random.default_rng(seed)
         self.history_ = None
         self._attach()
@@ -97,6 +97,8 @@ class Network:
         return {k: val for k, val in self.__dict__.items() if k not in self._DERIVED}
 
     def __setstate__(self, state):
+        if not is_aligned(state["_theta"]):  # unpickled: NumPy's alignment (layout.ALIGN)
+            state = dict(state, _theta=aligned_copy(state["_theta"]))
         self.__dict__.update(state)
         self._attach()
 
@@ -153,7 +155,7 @@ class Network:
     def copy(self):
         """An independent network with the same architecture and a copy of theta."""
         state = self.__getstate__()
-        state["_theta"] = self._theta.copy()
+        state["_theta"] = aligned_copy(self._theta)
         # a child of the generator's seed sequence: an independent stream for the copy that
         # leaves the original's draws (its next fit's shuffles) as they were
         state["_rng"] = np.random.default_rng(self._rng.bit_generator.seed_seq.spawn(1)[0])

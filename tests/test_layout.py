@@ -18,7 +18,9 @@ def test_views_share_memory_and_sizes_sum_to_theta(sizes, dtype):
     for l, (W, b) in enumerate(zip(net.weights, net.biases)):
         assert W.shape == (sizes[l + 1], sizes[l]) and b.shape == (sizes[l + 1],)
         assert np.shares_memory(W, theta) and np.shares_memory(b, theta)
-        assert W.base is theta or W.base.base is theta
+        for view in (W, b):  # contiguous views inside theta's own memory
+            assert view.flags.c_contiguous and theta.ctypes.data <= view.ctypes.data
+            assert view.ctypes.data + view.nbytes <= theta.ctypes.data + theta.nbytes
         covered[net.layout.weight_slice(l)] += 1
         covered[net.layout.bias_slice(l)] += 1
     # every entry of theta belongs to exactly one W or b: no gaps, no overlaps
@@ -77,3 +79,30 @@ def test_repr_shows_the_architecture():
     net = fastbp.Network([64, 32, 10], hidden="sigmoid", output="softmax", seed=0)
     assert repr(net) == ("Network([64, 32, 10], hidden='sigmoid', output='softmax', "
                          "loss='cross_entropy', dtype='float64', n_params=2410)")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_theta_starts_on_a_cache_line_however_the_network_was_made(tmp_path, dtype):
+    # per-example SGD sweeps theta at every step: from NumPy's 16-byte alignment half of
+    # its 512-bit loads and stores span two cache lines (fastbp.layout.ALIGN)
+    import pickle
+
+    from fastbp.layout import ALIGN, aligned_copy, aligned_zeros
+
+    def aligned(net):
+        return net.theta.ctypes.data % ALIGN == 0 and np.shares_memory(net.weights[0], net.theta)
+
+    net = fastbp.Network([5, 7, 3], dtype=dtype, seed=0)
+    assert aligned(net)
+    assert aligned(net.copy())
+    for _ in range(4):  # unpickled arrays start wherever the allocator puts them
+        back = pickle.loads(pickle.dumps(net))
+        assert aligned(back) and np.array_equal(back.theta, net.theta)
+    loaded = fastbp.load(net.save(tmp_path / "m.fastbp"))
+    assert aligned(loaded) and np.array_equal(loaded.theta, net.theta)
+    for n in range(1, 40):
+        z = aligned_zeros(n, dtype)
+        assert z.shape == (n,) and z.dtype == np.dtype(dtype) and not z.any()
+        assert z.ctypes.data % ALIGN == 0 and z.flags.c_contiguous and z.flags.writeable
+        c = aligned_copy(np.arange(n, dtype=dtype))
+        assert c.ctypes.data % ALIGN == 0 and np.array_equal(c, np.arange(n))

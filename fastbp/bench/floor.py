@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from .._jit import jit
+from ..layout import aligned_copy
 
 
 @jit
@@ -30,7 +31,7 @@ def sweep(theta, d, x, reps):
 def sweep_inputs(n_params, n_in, dtype, seed=0):
     """theta, d and x for ``sweep``: small values so that theta stays finite over any reps."""
     rng = np.random.default_rng(seed)
-    theta = rng.random(n_params).astype(dtype)
+    theta = aligned_copy(rng.random(n_params).astype(dtype))  # as fastbp's (layout.ALIGN)
     d = (rng.random(n_params // n_in + 1) * 1e-9).astype(dtype)
     x = rng.random(n_in).astype(dtype)
     return theta, d, x

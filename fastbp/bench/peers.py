@@ -7,6 +7,7 @@ PyTorch are optional: a peer that is not installed is reported as such, never re
 import numpy as np
 
 from .. import baseline as B
+from ..layout import aligned_copy
 from .cases import LR
 from .impl import Impl, _importable
 
@@ -16,7 +17,7 @@ class FastbpImpl(Impl):
 
     def prepare(self, case, net, X, Y, order, batch_size):
         ws = net.workspace()
-        theta = net.theta.copy()
+        theta = aligned_copy(net.theta)  # as Network's own theta (layout.ALIGN)
         lr, l2 = net.dtype.type(LR), net.dtype.type(0.0)
         spec = net.spec
         from .. import kernels
