@@ -176,7 +176,8 @@ EXAMPLES, EXAMPLES_DECAY, BATCHES = 0, 1, 2
 def plain_path(batch_size, l2, theta):
     """The skeleton ``epoch`` runs for ``batch_size`` and ``l2`` on ``theta``: decay where
     l2 is nonzero in theta's dtype (an l2 that rounds to 0 in float32 has none). ``epoch``
-    decides with it, and so do ``Population.fit`` and Hogwild before their launches."""
+    decides with it (``epochs.run``, behind ``Network.fit``, ``Population.fit`` and Hogwild,
+    makes the same choice)."""
     if batch_size > 1:
         return BATCHES
     return EXAMPLES_DECAY if cast_like(theta, l2) != 0.0 else EXAMPLES
@@ -195,7 +196,7 @@ def _plain_skeleton(path, theta, spec, ws, opt, drop, X, Y, order, batch_size):
 if not JIT_DISABLED:
     @overload(_plain_skeleton, prefer_literal=True)
     def _plain_skeleton_typed(path, theta, spec, ws, opt, drop, X, Y, order, batch_size):
-        # a literal path (Population's, through ``numba.literally``) compiles only that
+        # a literal path (a caller's ``numba.literally``, see ``epoch_path``) compiles only that
         # skeleton; a run-time one (``epoch``) all three. The three calls are written out
         # again here: numba prunes branches on ``chosen`` (a closure constant) only in the
         # body that tests it (an inlined helper's branches would all be typed)
@@ -229,8 +230,8 @@ def epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
 
 @jit
 def epoch_path(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
-    """``epoch`` through skeleton ``path`` (``plain_path``); called with a literal path (as
-    ``threads.population_pass`` does), each path is its own specialisation that compiles
+    """``epoch`` through skeleton ``path`` (``plain_path``); called with a literal path (a
+    caller's ``numba.literally(path)``, as fastbp's former population kernels did), each path is its own specialisation that compiles
     only its skeleton. ValueError unless ``path`` is ``plain_path(batch_size, l2, theta)``
     (another skeleton would ignore l2 or the batch size)."""
     path_fits(path, batch_size, l2, theta)

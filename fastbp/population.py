@@ -1,10 +1,15 @@
 """``Population``: n independent networks of one architecture trained on every core.
 
 An ensemble, a sweep over seeds or learning rates, one brain per agent: the members'
-parameter vectors are the rows of one 2-D array, and ``fit`` trains all rows in parallel
-with ``fastbp.threads.population_pass``. Every member runs exactly the computation that
-``Network.fit`` would run for it alone (same kernel, same initial theta, same shuffles), so
-each row is bit-identical to training that network by itself.
+parameter vectors are the rows of one 2-D array, and ``fit`` trains the rows in parallel on
+``n_threads`` Python threads, each member's epoch one call of the compiled pass that
+``Network.fit`` runs (``fastbp.epochs.run``; the passes release the GIL). Every member runs
+exactly the computation that ``Network.fit`` would run for it alone (same compiled pass,
+same initial theta, same shuffles), so each row is bit-identical to training that network
+by itself, and a first ``Population.fit`` after a first ``Network.fit`` compiles nothing.
+(Through a ``prange`` kernel of its own, ``fastbp.threads``, it compiled 3.5-4.2 s more,
+fresh cache, 2-4-1, one pinned core: numba optimised and generated the whole pass again in
+each compiled layer around it.)
 
 Copies (pickle, ``copy.copy``, ``copy.deepcopy``) re-attach every member to its row of the
 copy's ``thetas`` and give it fresh scratch: a copy shares nothing with the original.
@@ -13,11 +18,16 @@ the population trains (RuntimeError, as for two trainings of one Network).
 """
 import contextlib
 import copy
+from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 
 from . import _validation as v
-from . import io, kernels, options, threads
+from . import io, kernels, options, rules, threads
+from .dropout import make_dropout
+from .epochs import run
+from .layout import Workspace
 from .network import Network
 from .training import DivergenceError, check_theta_finite, population_history
 
@@ -92,7 +102,7 @@ class Population:
 
     @options.takes(("epochs", "lr", "batch_size", "l2", "shuffle", "n_threads"), docs={
         "lr": "one learning rate for every member or one per member",
-        "n_threads": "threads of numba's pool that share the members (None: as it is)"})
+        "n_threads": "threads that share the members (None: numba's thread count)"})
     def fit(self, X, Y, **given):
         """Train every member for ``epochs`` of SGD, members in parallel.
 
@@ -127,30 +137,47 @@ class Population:
         epochs, batch_size, l2 = opts.epochs, opts.batch_size, opts.l2
         totals = np.zeros(k)
         losses = np.zeros((epochs, k))
-        dt = self.dtype.type
-        path = kernels.plain_path(batch_size, l2, self.thetas[0])
-        for e in range(epochs):
-            orders = np.stack([m._rng.permutation(n) if opts.shuffle else np.arange(n)
-                               for m in self.members])
-            backup = self.thetas.copy()
-            with threads.pool(opts.n_threads):
-                threads.population_pass(path, self.thetas, self.spec, self._units,
-                                        self._grads, X, Y, orders, lrs, dt(l2), batch_size,
-                                        totals)
-            mean = totals / n
-            if l2:
-                mean += np.array([0.5 * l2 * float(kernels.l2_term(t, self.spec))
-                                  for t in self.thetas])
-            bad = ~(np.isfinite(mean) & np.isfinite(self.thetas).all(axis=1))
-            if bad.any():
-                self.thetas[bad] = backup[bad]
-                members = tuple(np.flatnonzero(bad).tolist())
-                raise DivergenceError(
-                    f"members {list(members)} diverged at epoch {e + 1} of {epochs}; their "
-                    f"parameters were restored to their state before that epoch. Try a smaller "
-                    f"lr for them or scale the inputs.", e + 1,
-                    population_history(losses[:e], lrs), members)
-            losses[e] = mean
+        # what Network.fit hands the pass for plain SGD: a state per member (its lr), a
+        # dropout that drops nothing, a workspace per member; the same types, so the same
+        # compiled pass
+        n_layers = len(self.layout.sizes)
+        states = [rules.make_state("sgd", self.layout.n_params, self.dtype, lr, l2)
+                  for lr in lrs]
+        drop = make_dropout([0.0] * (n_layers - 2), n_layers, self.dtype, 0)
+        spaces = [Workspace(u[0], u[1], u[2], self._grads[r], u, u[3])
+                  for r, u in enumerate(self._units)]
+
+        def member_epoch(r, order):
+            totals[r] = run(self.thetas[r], self.spec, spaces[r], states[r], drop, X, Y,
+                            order, batch_size)
+
+        n_threads = numba.get_num_threads() if opts.n_threads is None else opts.n_threads
+        workers = min(n_threads, k)
+        with contextlib.ExitStack() as stack:
+            pool = stack.enter_context(ThreadPoolExecutor(workers)) if workers > 1 else None
+            for e in range(epochs):
+                orders = [m._rng.permutation(n) if opts.shuffle else np.arange(n)
+                          for m in self.members]
+                backup = self.thetas.copy()
+                if pool is None:
+                    for r in range(k):
+                        member_epoch(r, orders[r])
+                else:  # list(): wait for every member, and raise what one of them raised
+                    list(pool.map(member_epoch, range(k), orders))
+                mean = totals / n
+                if l2:
+                    mean += np.array([0.5 * l2 * float(kernels.l2_term(t, self.spec))
+                                      for t in self.thetas])
+                bad = ~(np.isfinite(mean) & np.isfinite(self.thetas).all(axis=1))
+                if bad.any():
+                    self.thetas[bad] = backup[bad]
+                    members = tuple(np.flatnonzero(bad).tolist())
+                    raise DivergenceError(
+                        f"members {list(members)} diverged at epoch {e + 1} of {epochs}; their "
+                        f"parameters were restored to their state before that epoch. Try a "
+                        f"smaller lr for them or scale the inputs.", e + 1,
+                        population_history(losses[:e], lrs), members)
+                losses[e] = mean
         return losses
 
 

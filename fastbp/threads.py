@@ -1,12 +1,20 @@
-"""The ``prange`` kernels: training on every core.
+"""The ``prange`` kernels: training on every core from a user's own compiled code.
 
-- ``population_epoch`` (behind ``Population.fit``): one epoch for each row of a 2-D array of
-  parameter vectors, rows in parallel; each row runs exactly the kernel ``Network.fit``
-  would run for it alone, so every row is bit-identical to training that network by itself.
-- ``hogwild_epoch`` (behind ``Network.fit(..., n_threads=k)``): k threads run per-example
-  SGD on disjoint parts of an epoch, all updating the same theta without locks (Niu et al.,
-  2011). Not bit-reproducible (the interleaving of updates varies from run to run), but it
-  converges like serial SGD when updates are sparse or small.
+- ``population_epoch``: one epoch for each row of a 2-D array of parameter vectors, rows in
+  parallel; each row runs exactly the kernel ``Network.fit`` would run for it alone, so
+  every row is bit-identical to training that network by itself (``Population.fit``
+  computes the same on Python threads).
+- ``hogwild_epoch``: k threads run per-example SGD on disjoint parts of an epoch, all
+  updating the same theta without locks (Niu et al., 2011). Not bit-reproducible (the
+  interleaving of updates varies from run to run), but it converges like serial SGD when
+  updates are sparse or small (``Network.fit(..., n_threads=k)`` does the same on Python
+  threads, ``training.hogwild``).
+
+``Population.fit`` and Hogwild call the compiled pass of ``Network.fit`` from Python threads
+(``epochs.run``; every pass releases the GIL) rather than through kernels of this module:
+each compiled layer around a pass has numba optimise and generate the whole pass again
+(a first ``Population.fit`` after a first ``Network.fit`` compiled 3.5-4.2 s that way, and
+nothing now), and Python threads need no threading layer.
 
 Both release the GIL, as every fastbp kernel does, so networks trained from several Python
 threads also run in parallel. Kernel level: this module knows arrays, ``Spec`` and
@@ -29,7 +37,7 @@ import threading
 
 import numba
 import numpy as np
-from numba import config, literally, prange
+from numba import config, prange
 from numba.np.ufunc import parallel as _parallel
 
 from . import kernels
@@ -63,18 +71,6 @@ def population_epoch(thetas, spec, units, grads, X, Y, orders, lrs, l2, batch_si
 
 
 @pjit
-def population_pass(path, thetas, spec, units, grads, X, Y, orders, lrs, l2, batch_size, totals):
-    """``population_epoch`` through plain SGD's skeleton ``path`` (``kernels.plain_path``),
-    a compile-time constant (``numba.literally``): a first ``Population.fit`` compiles only
-    the skeleton it runs instead of all three (``population_epoch``, the public kernel,
-    chooses at run time)."""
-    literally(path)
-    for r in prange(thetas.shape[0]):
-        totals[r] = kernels.epoch_path(path, thetas[r], spec, _workspace(units, grads, r), X, Y,
-                                       orders[r], lrs[r], l2, batch_size)
-
-
-@pjit
 def hogwild_epoch(theta, spec, units, grads, X, Y, order, lr, l2, totals):
     """Per-example SGD over ``order`` split into len(totals) contiguous parts, one thread
     each, all updating ``theta`` in place without locks. ``units`` (k, 4, n_units) and
@@ -83,18 +79,6 @@ def hogwild_epoch(theta, spec, units, grads, X, Y, order, lr, l2, totals):
     for t in prange(k):
         totals[t] = kernels.epoch(theta, spec, _workspace(units, grads, t), X, Y,
                                   _part(order, t, k), lr, l2, 1)
-
-
-@pjit
-def hogwild_pass(path, theta, spec, units, grads, X, Y, order, lr, l2, totals):
-    """``hogwild_epoch`` through plain SGD's per-example skeleton ``path``
-    (``kernels.plain_path``) as a compile-time constant, as ``population_pass``: a first
-    ``fit(..., n_threads=k)`` compiles that skeleton alone."""
-    literally(path)
-    k = totals.shape[0]
-    for t in prange(k):
-        totals[t] = kernels.epoch_path(path, theta, spec, _workspace(units, grads, t), X, Y,
-                                       _part(order, t, k), lr, l2, 1)
 
 
 def workspaces(layout, k, dtype):

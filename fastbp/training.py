@@ -9,12 +9,14 @@ in ``fastbp.options``; ``fit`` is ``Network.fit``.
 import math
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from . import _validation as v
 from . import kernels, optim, options, threads
 from .epochs import run as run_epoch
+from .layout import Workspace
 
 
 class History:
@@ -319,15 +321,30 @@ def train(net, X, Y, opts, state=None):
 
 def hogwild(net, X, Y, order, lr, l2, n_threads):
     """One Hogwild epoch of ``net`` over ``order`` with ``n_threads`` threads; returns the
-    summed cost (validated inputs, as ``train`` passes them)."""
-    with threads.pool(n_threads) as n_threads:
-        units, grads = net.__dict__.get("_hogwild_ws", (None, None))
-        if units is None or units.shape[0] != n_threads:
-            units, grads = threads.workspaces(net.layout, n_threads, net.dtype)
-            net._hogwild_ws = (units, grads)
-        totals = np.zeros(n_threads)
-        dt = net.dtype.type
-        path = kernels.plain_path(1, l2, net._theta)
-        threads.hogwild_pass(path, net._theta, net.spec, units, grads, X, Y, order, dt(lr),
-                             dt(l2), totals)
+    summed cost (validated inputs, as ``train`` passes them).
+
+    Thread t runs plain SGD per example on its contiguous part of ``order`` through the pass
+    ``Network.fit`` runs (``epochs.run``: compiled already, and it releases the GIL), all
+    threads updating ``net``'s theta in place without locks, each in a workspace of its
+    own. (Through a ``prange`` kernel of its own, ``fastbp.threads``, a first Hogwild fit
+    compiled for seconds more: numba optimised and generated the pass again in each
+    compiled layer around it.)"""
+    units, grads = net.__dict__.get("_hogwild_ws", (None, None))
+    if units is None or units.shape[0] != n_threads:
+        units, grads = threads.workspaces(net.layout, n_threads, net.dtype)
+        net._hogwild_ws = (units, grads)
+    n_layers = len(net.sizes)
+    state = optim.make_state("sgd", net.n_params, net.dtype, lr, l2)
+    drop = optim.make_dropout([0.0] * (n_layers - 2), n_layers, net.dtype, 0)
+    n = order.shape[0]
+    parts = [order[t * n // n_threads:(t + 1) * n // n_threads] for t in range(n_threads)]
+    totals = np.zeros(n_threads)
+
+    def part_epoch(t):
+        u = units[t]
+        ws = Workspace(u[0], u[1], u[2], grads[t], u, u[3])
+        totals[t] = run_epoch(net._theta, net.spec, ws, state, drop, X, Y, parts[t], 1)
+
+    with ThreadPoolExecutor(n_threads) as pool:
+        list(pool.map(part_epoch, range(n_threads)))  # list(): raise what a thread raised
     return float(totals.sum())

@@ -171,35 +171,41 @@ def test_hogwild_converges():
 
 
 @pytest.mark.parametrize("batch_size,l2", [(1, 0.0), (1, 1e-3), (5, 1e-3)])
-def test_public_parallel_kernels_match_the_literal_path_ones(batch_size, l2):
-    # fastbp.parallel.population_epoch / hogwild_epoch choose plain SGD's skeleton at run
-    # time; Population.fit and Hogwild run population_pass / hogwild_pass with it as a
-    # literal: the same arithmetic, bit for bit (Hogwild on one thread is deterministic)
-    from fastbp import kernels, parallel, threads
+def test_public_parallel_kernels_match_population_fit_and_hogwild(batch_size, l2):
+    # fastbp.parallel.population_epoch / hogwild_epoch (prange, plain SGD's skeleton chosen
+    # at run time) compute what Population.fit and Hogwild compute on Python threads through
+    # Network.fit's pass (epochs.run): the same arithmetic, bit for bit (Hogwild on one
+    # thread is deterministic)
+    from fastbp import epochs, optim, parallel, threads, training
+    from fastbp.layout import Workspace
     X, y = make_prototypes(n_samples=60, n_features=5, n_classes=3, seed=2)
     Y = np.eye(3)[y]
     pop = fastbp.Population([5, 4, 3], 2, output="softmax")
     units, grads = parallel.workspaces(pop.layout, 2, pop.dtype)
     orders = np.stack([np.arange(60), np.arange(60)[::-1].copy()])
     lrs = np.array([0.1, 0.05])
-    path = kernels.plain_path(batch_size, l2, pop.thetas[0])
     a, b = pop.thetas.copy(), pop.thetas.copy()
     ta, tb = np.zeros(2), np.zeros(2)
     with threads.pool(1):
         parallel.population_epoch(a, pop.spec, units, grads, X, Y, orders, lrs, l2, batch_size, ta)
-        threads.population_pass(path, b, pop.spec, units, grads, X, Y, orders, lrs, l2,
-                                batch_size, tb)
+    drop = optim.make_dropout([0.0], 3, pop.dtype, 0)
+    for r in range(2):
+        u = units[r]
+        tb[r] = epochs.run(b[r], pop.spec, Workspace(u[0], u[1], u[2], grads[r], u, u[3]),
+                           optim.make_state("sgd", pop.layout.n_params, pop.dtype, lrs[r], l2),
+                           drop, X, Y, orders[r], batch_size)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(ta, tb)
     if batch_size == 1:
         u1, g1 = parallel.workspaces(pop.layout, 1, pop.dtype)
-        a, b = pop.thetas[0].copy(), pop.thetas[0].copy()
-        ta, tb = np.zeros(1), np.zeros(1)
+        net = pop.members[0].copy()
+        a = net.theta.copy()
+        ta = np.zeros(1)
         with threads.pool(1):
             parallel.hogwild_epoch(a, pop.spec, u1, g1, X, Y, orders[1], 0.1, l2, ta)
-            threads.hogwild_pass(path, b, pop.spec, u1, g1, X, Y, orders[1], 0.1, l2, tb)
-        np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(ta, tb)
+        tb = training.hogwild(net, X, Y, orders[1], 0.1, l2, 1)
+        np.testing.assert_array_equal(a, net.theta)
+        assert ta[0] == tb
 
 
 def test_epoch_path_refuses_a_path_that_does_not_fit():
@@ -220,8 +226,9 @@ def test_epoch_path_refuses_a_path_that_does_not_fit():
 
 
 def test_a_pool_opened_inside_a_pool_does_not_wait_for_itself():
-    # Population.fit opens threads.pool itself; inside a user's pool on the same thread it
-    # waited for ever on the launch lock (a plain Lock; now re-entrant)
+    # Population.fit opened threads.pool itself (it runs on Python threads now); inside a
+    # user's pool on the same thread it waited for ever on the launch lock (a plain Lock;
+    # now re-entrant)
     import threading
 
     from fastbp import threads

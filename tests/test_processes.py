@@ -22,14 +22,24 @@ needs_jit = pytest.mark.skipif(fastbp._jit.JIT_DISABLED, reason="threading layer
 FORK = """
 import multiprocessing as mp, sys
 import numba, numpy as np, fastbp
+from fastbp import parallel, threads
 X = np.random.default_rng(0).random((200, 2)); Y = X[:, :1] * X[:, 1:]
+
+def launch():  # a parallel launch of fastbp's public prange kernel
+    pop = fastbp.Population([2, 3, 1], 2)
+    units, grads = parallel.workspaces(pop.layout, 2, pop.dtype)
+    orders = np.stack([np.arange(200)] * 2)
+    with threads.pool(2):
+        parallel.population_epoch(pop.thetas, pop.spec, units, grads, X, Y, orders,
+                                  np.array([0.1, 0.1]), 0.0, 1, np.zeros(2))
 
 def child(q):
     try:
         net = fastbp.Network([2, 3, 1], seed=0)
         net.fit(X, Y, epochs=2)
-        fastbp.Population([2, 3, 1], 2).fit(X, Y, epochs=1)
+        fastbp.Population([2, 3, 1], 2).fit(X, Y, epochs=1)  # Python threads: no launch
         net.fit(X, Y, epochs=1, n_threads=2)
+        launch()
         q.put("trained %r" % float(net.loss(X, Y)))
     except RuntimeError as exc:
         q.put("refused " + str(exc))
@@ -43,9 +53,11 @@ if __name__ == "__main__":
     p.join({timeout})
     print(numba.threading_layer(), p.exitcode, q.get(timeout=5) if p.exitcode == 0 else None)
 """
+# Population.fit and Hogwild run on Python threads: a parent that only used them has made
+# no parallel launch (numba.threading_layer() would raise); the prange kernel has
 PARENTS = {
-    "population": "fastbp.Population([2, 3, 1], 2).fit(X, Y, epochs=1)",
-    "hogwild": "fastbp.Network([2, 3, 1], seed=0).fit(X, Y, epochs=1, n_threads=2)",
+    "population_epoch": "fastbp.Population([2, 3, 1], 2).fit(X, Y, epochs=1); launch()",
+    "hogwild": "fastbp.Network([2, 3, 1], seed=0).fit(X, Y, epochs=1, n_threads=2); launch()",
 }
 
 
@@ -83,7 +95,7 @@ def test_under_gnu_openmp_a_forked_child_gets_an_error_not_a_kill(tmp_path):
     if not omp_available():
         pytest.skip("numba's OpenMP layer is not installed")
     layer, exitcode, message = run_script(
-        tmp_path, FORK.format(parent=PARENTS["population"], timeout=TIMEOUT // 2),
+        tmp_path, FORK.format(parent=PARENTS["population_epoch"], timeout=TIMEOUT // 2),
         env={"NUMBA_THREADING_LAYER": "omp"})
     assert layer == "omp"
     assert exitcode == "0"

@@ -445,10 +445,10 @@ print("ok")
 
 
 def test_population_compiles_only_the_skeleton_it_runs(tmp_path):
-    # Population.fit (and Hogwild) pass plain SGD's skeleton as a literal
-    # (threads.population_pass, hogwild_pass): a first fit per example compiles that
-    # skeleton alone, not the decay and mini-batch ones that kernels.epoch's run-time choice
-    # compiles (a cold first Population.fit 25.6-26.4 -> 13.0-13.5 s)
+    # Population.fit (and Hogwild) run Network.fit's pass on Python threads (epochs.run): a
+    # first fit per example compiles that pass alone, not the decay and mini-batch ones that
+    # kernels.epoch's run-time choice compiles (a cold first Population.fit 25.6-26.4 ->
+    # 13.0-13.5 s with the path a literal of a prange kernel, and no compile of its own now)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", POPULATION_ONE_SKELETON], capture_output=True,
                          text=True, timeout=900, cwd="/", env=env)

@@ -91,8 +91,9 @@ def sweep(configs, X, Y, X_val=None, Y_val=None, *, client=None, members_per_tas
     ``Network(..., seed=seed).fit(X, Y, lr=lr, ...)`` trained alone.
 
     client: a ``distributed.Client``, a scheduler address, or None (a LocalCluster, with
-    ``cluster`` as its keyword arguments, started and closed here). n_threads: numba
-    threads per task (1 suits one-thread workers; None: numba's pool). warm: register
+    ``cluster`` as its keyword arguments, started and closed here). n_threads:
+    threads per task (``Population.fit``'s; 1 suits one-thread workers; None: numba's
+    thread count). warm: register
     ``WarmupPlugin`` first: True for the configs' dtypes and the paths a task takes
     (population, predict), or the plugin given.
 
