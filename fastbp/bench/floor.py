@@ -31,9 +31,12 @@ def sweep(theta, d, x, reps):
 def sweep_inputs(n_params, n_in, dtype, seed=0):
     """theta, d and x for ``sweep``: small values so that theta stays finite over any reps."""
     rng = np.random.default_rng(seed)
-    theta = aligned_copy(rng.random(n_params).astype(dtype))  # as fastbp's (layout.ALIGN)
-    d = (rng.random(n_params // n_in + 1) * 1e-9).astype(dtype)
-    x = rng.random(n_in).astype(dtype)
+    # each on a cache line (layout.ALIGN), as fastbp's theta: from NumPy's 16-byte offsets
+    # the sweep's time depended on where x happened to land (64-32-10 float64 0.124 or
+    # 0.175 µs, alternating from one call to the next)
+    theta = aligned_copy(rng.random(n_params).astype(dtype))
+    d = aligned_copy((rng.random(n_params // n_in + 1) * 1e-9).astype(dtype))
+    x = aligned_copy(rng.random(n_in).astype(dtype))
     return theta, d, x
 
 
