@@ -27,7 +27,7 @@ from . import _validation as v
 from . import io, kernels, options, rules, threads
 from .dropout import make_dropout
 from .epochs import run
-from .layout import Workspace
+from .layout import Workspace, aligned_zeros, is_aligned
 from .network import Network
 from .training import DivergenceError, check_theta_finite, population_history
 
@@ -147,9 +147,22 @@ class Population:
         spaces = [Workspace(u[0], u[1], u[2], self._grads[r], u, u[3])
                   for r, u in enumerate(self._units)]
 
+        # a member whose row of thetas does not start on a cache line (rows are n_params
+        # entries apart) trains in an aligned copy, copied back after each epoch: two copies
+        # per epoch against a sweep of theta per example (layout.ALIGN)
+        own = [None if is_aligned(t) else aligned_zeros(t.shape[0], t.dtype)
+               for t in self.thetas]
+
         def member_epoch(r, order):
-            totals[r] = run(self.thetas[r], self.spec, spaces[r], states[r], drop, X, Y,
-                            order, batch_size)
+            theta, work = self.thetas[r], own[r]
+            if work is None:
+                work = theta
+            else:
+                work[:] = theta
+            totals[r] = run(work, self.spec, spaces[r], states[r], drop, X, Y, order,
+                            batch_size)
+            if work is not theta:
+                theta[:] = work
 
         n_threads = numba.get_num_threads() if opts.n_threads is None else opts.n_threads
         workers = min(n_threads, k)
