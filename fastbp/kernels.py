@@ -55,7 +55,7 @@ from ._jit import JIT_DISABLED, U, borrow, cast_like, inline, jit, nopython_form
 from .dropout import Dropout
 from .epochs import borrowed_workspace, sgd_batches, sgd_examples, sgd_examples_decay
 from .layout import ACT, SIZES, W_OFF
-from .rules import OptState
+from .rules import SGD, OptState
 
 
 @inline
@@ -112,7 +112,7 @@ def backward_update(theta, spec, ws, lr, l2=0.0):
     th, tab, wsb = borrow(theta), borrow(spec.table), borrowed_workspace(ws)
     check.network_fits(th, tab, spec.loss, wsb, False)
     none = th[:0]  # plain SGD keeps no state
-    backward_update_block(rules.SGD, l2 != 0.0, th, none, none, _sgd_consts(th, lr), l2,
+    backward_update_block(SGD, l2 != 0.0, th, none, none, _sgd_consts(th, lr), l2,
                           tab, wsb.z, wsb.a, wsb.delta, wsb.mask, False, 0)
 
 
@@ -136,7 +136,7 @@ def apply_gradient(theta, spec, ws, lr, l2, m):
     th, tab, wsb = borrow(theta), borrow(spec.table), borrowed_workspace(ws)
     check.network_fits(th, tab, spec.loss, wsb, True)
     none = th[:0]
-    apply_gradient_block(rules.SGD, th, none, none, _sgd_consts(th, lr), l2, tab, wsb.grad, m)
+    apply_gradient_block(SGD, th, none, none, _sgd_consts(th, lr), l2, tab, wsb.grad, m)
 
 
 @jit
@@ -151,7 +151,7 @@ def sgd_step(theta, spec, ws, x, y, lr, l2=0.0):
     forward_block(th, tab, z, a, 0)
     cost = output_delta_block(tab, spec.loss, z, a, delta, yb.reshape((1, yb.shape[0])), U(0))
     none = th[:0]
-    backward_update_block(rules.SGD, l2 != 0.0, th, none, none, _sgd_consts(th, lr), l2, tab,
+    backward_update_block(SGD, l2 != 0.0, th, none, none, _sgd_consts(th, lr), l2, tab,
                           z, a, delta, mask, False, 0)
     return cost
 
@@ -444,7 +444,7 @@ def checked_step(theta, table, loss_code, units, x, y, lr_buf, backup):
     if not np.isfinite(cost):
         return 2, cost  # nothing was changed
     none = th[:0]
-    backward_update_block(rules.SGD, False, th, none, none, _sgd_consts(th, lr),
+    backward_update_block(SGD, False, th, none, none, _sgd_consts(th, lr),
                           cast_like(th, 0.0), tab, zb, ab, db, mb, False, 0)
     if not _finite_or_restore(th, bk):
         return 2, cost

@@ -110,11 +110,18 @@ th = net.theta.copy()
 for bs in (1, 4):
     kernels.epoch(th, net.spec, net.workspace(), X, Y, np.arange(20), 0.1, 0.0, bs)
 assert counts() == (2, 1) and not epochs.train.signatures, (counts(), epochs.train.signatures)
+# nor do partial_fit's kernel and kernels.sgd_step in a user's loop (their code is the global
+# rules.SGD: as a module attribute, rules.SGD, numba's pruning did not see it)
+net.partial_fit(X[0], Y[0], lr=0.1)
+import numba
+@numba.njit
+def user_loop(theta, spec, ws, X, Y, lr):
+    return kernels.sgd_step(theta, spec, ws, X[0], Y[0], lr)
+user_loop(th, net.spec, net.workspace(), X, Y, 0.1)
 assert not any(k.signatures for k in rows), [k.signatures for k in rows]
 net.fit(X, Y, epochs=1, lr=0.1, optimizer="momentum")  # the same kernels do compile
 assert all(k.signatures for k in rows[:3]), [k.signatures for k in rows]
 # optim.epoch from Python takes the pass Network.fit takes (epochs.run): nothing new here
-import numba
 from fastbp import optim
 opt = optim.make_state("sgd", net.n_params, net.dtype, 0.1, 0.0)
 no_drop = optim.make_dropout((0.0,), 3, net.dtype, 0)
