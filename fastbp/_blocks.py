@@ -516,10 +516,12 @@ def mean_step(code, theta, m, v, k, l2, p0, n, x, x0, mb):
         optimizer_mean(k.code, theta, m, v, k, l2, p0, U(1), n, x, x0, x, x0, mb)
 
 
-@jit
+@inline
 def apply_gradient(code, theta, m, v, k, l2, tab, grad, mb):
     """One optimiser step from the gradient of mb examples summed in grad (its mean, plus
-    l2 * W on the weights); zeroes grad."""
+    l2 * W on the weights); zeroes grad. A block, so that a constant ``code`` prunes the
+    other optimisers (compiled on its own, ``kernels.apply_gradient`` compiled the stateful
+    optimisers' ``optimizer_mean`` for plain SGD)."""
     zero_l2 = cast_like(theta, 0.0)
     mf = cast_like(theta, mb)
     for l in range(tab.shape[1] - 1):

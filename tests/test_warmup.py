@@ -118,6 +118,7 @@ import numba
 def user_loop(theta, spec, ws, X, Y, lr):
     return kernels.sgd_step(theta, spec, ws, X[0], Y[0], lr)
 user_loop(th, net.spec, net.workspace(), X, Y, 0.1)
+kernels.apply_gradient(th, net.spec, net.workspace(), 0.1, 0.0, 1)
 assert not any(k.signatures for k in rows), [k.signatures for k in rows]
 net.fit(X, Y, epochs=1, lr=0.1, optimizer="momentum")  # the same kernels do compile
 assert all(k.signatures for k in rows[:3]), [k.signatures for k in rows]
