@@ -115,9 +115,8 @@ def _examples_pass(code, dropout, decay):
 def _batches_pass(code, dropout):
     """The mini-batch pass for optimiser ``code`` (``rules.SGD`` or RUN_TIME) and ``dropout``
     (True, False, or RUN_TIME: ``drop.keep`` decides), both closure constants as in
-    ``_examples_pass``: batches of
-    ``batch_size`` consecutive rows of ``order`` (the last may be smaller), each one
-    optimiser step with the batch's mean gradient. A batch runs layer by layer as
+    ``_examples_pass``: batches of ``batch_size`` consecutive rows of ``order`` (the last may
+    be smaller), each one optimiser step with the batch's mean gradient. A batch runs layer by layer as
     register-blocked matrix products (``fastbp._batch``, blocks inlined here, so their
     branches on the optimiser and on dropout fold), padded to a multiple of four examples
     with zero rows that add nothing to the gradient."""

@@ -53,8 +53,8 @@ def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):
 
     Called from Python, it checks its arguments (compiled) and then compiles only the pass
     they need (``epochs.run``, as ``Network.fit`` does: the passes are shared): with an
-    empty cache its first call took 3.9 s against 28.5 s when it compiled every pass (2-4-1
-    sized 3-4-2, plain SGD, one pinned core). Called from compiled code, it chooses the
+    empty cache its first call took 4.4 s against 28.5 s when it compiled every pass (a
+    3-4-2 network, plain SGD, one pinned core). Called from compiled code, it chooses the
     pass at run time (``epochs.train``, which compiles every pass).
     """
     _epoch_args_fit(theta, spec, ws, opt, drop, X, Y, order, batch_size)

@@ -24,10 +24,9 @@ import numba
 import numpy as np
 
 from . import _validation as v
-from . import io, kernels, options, rules, threads
-from .dropout import make_dropout
+from . import io, kernels, options, threads
 from .epochs import run
-from .layout import Workspace, aligned_zeros, is_aligned
+from .layout import aligned_zeros, is_aligned
 from .network import Network
 from .training import DivergenceError, check_theta_finite, population_history
 
@@ -141,11 +140,9 @@ class Population:
         # dropout that drops nothing, a workspace per member; the same types, so the same
         # compiled pass
         n_layers = len(self.layout.sizes)
-        states = [rules.make_state("sgd", self.layout.n_params, self.dtype, lr, l2)
-                  for lr in lrs]
-        drop = make_dropout([0.0] * (n_layers - 2), n_layers, self.dtype, 0)
-        spaces = [Workspace(u[0], u[1], u[2], self._grads[r], u, u[3])
-                  for r, u in enumerate(self._units)]
+        states, drops = zip(*(threads.plain_sgd(self.layout.n_params, n_layers, self.dtype,
+                                                lr, l2) for lr in lrs))
+        spaces = [threads.workspace_of(self._units, self._grads, r) for r in range(k)]
 
         # a member whose row of thetas does not start on a cache line (rows are n_params
         # entries apart) trains in an aligned copy, copied back after each epoch: two copies
@@ -159,7 +156,7 @@ class Population:
                 work = theta
             else:
                 work[:] = theta
-            totals[r] = run(work, self.spec, spaces[r], states[r], drop, X, Y, order,
+            totals[r] = run(work, self.spec, spaces[r], states[r], drops[r], X, Y, order,
                             batch_size)
             if work is not theta:
                 theta[:] = work

@@ -16,7 +16,6 @@ import numpy as np
 from . import _validation as v
 from . import kernels, optim, options, threads
 from .epochs import run as run_epoch
-from .layout import Workspace
 
 
 class History:
@@ -333,17 +332,14 @@ def hogwild(net, X, Y, order, lr, l2, n_threads):
     if units is None or units.shape[0] != n_threads:
         units, grads = threads.workspaces(net.layout, n_threads, net.dtype)
         net._hogwild_ws = (units, grads)
-    n_layers = len(net.sizes)
-    state = optim.make_state("sgd", net.n_params, net.dtype, lr, l2)
-    drop = optim.make_dropout([0.0] * (n_layers - 2), n_layers, net.dtype, 0)
+    state, drop = threads.plain_sgd(net.n_params, len(net.sizes), net.dtype, lr, l2)
     n = order.shape[0]
     parts = [order[t * n // n_threads:(t + 1) * n // n_threads] for t in range(n_threads)]
     totals = np.zeros(n_threads)
 
     def part_epoch(t):
-        u = units[t]
-        ws = Workspace(u[0], u[1], u[2], grads[t], u, u[3])
-        totals[t] = run_epoch(net._theta, net.spec, ws, state, drop, X, Y, parts[t], 1)
+        totals[t] = run_epoch(net._theta, net.spec, threads.workspace_of(units, grads, t),
+                              state, drop, X, Y, parts[t], 1)
 
     with ThreadPoolExecutor(n_threads) as pool:
         list(pool.map(part_epoch, range(n_threads)))  # list(): raise what a thread raised
