@@ -216,6 +216,14 @@ def train(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     return sgd_examples(theta, spec, ws, opt, drop, X, Y, order)
 
 
+def plain_sgd(n_params, n_layers, dtype, lr, l2):
+    """(OptState, Dropout) as ``Network.fit`` hands them to its pass for plain SGD without
+    dropout: the same types, so ``run`` runs the pass ``Network.fit`` compiled
+    (``Population.fit`` and Hogwild)."""
+    return (rules.make_state("sgd", n_params, dtype, lr, l2),
+            dropout_.make_dropout([0.0] * (n_layers - 2), n_layers, dtype, 0))
+
+
 def run(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     """``train`` from Python (the training loop, ``optim.epoch``): the same choice, made in
     Python, so that only the pass it runs is compiled."""

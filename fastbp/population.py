@@ -25,7 +25,7 @@ import numpy as np
 
 from . import _validation as v
 from . import io, kernels, options, threads
-from .epochs import run
+from .epochs import plain_sgd, run
 from .layout import aligned_zeros, is_aligned
 from .network import Network
 from .training import DivergenceError, check_theta_finite, population_history
@@ -140,8 +140,8 @@ class Population:
         # dropout that drops nothing, a workspace per member; the same types, so the same
         # compiled pass
         n_layers = len(self.layout.sizes)
-        states, drops = zip(*(threads.plain_sgd(self.layout.n_params, n_layers, self.dtype,
-                                                lr, l2) for lr in lrs))
+        states, drops = zip(*(plain_sgd(self.layout.n_params, n_layers, self.dtype, lr, l2)
+                               for lr in lrs))
         spaces = [threads.workspace_of(self._units, self._grads, r) for r in range(k)]
 
         # a member whose row of thetas does not start on a cache line (rows are n_params

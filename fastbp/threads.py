@@ -40,9 +40,8 @@ import numpy as np
 from numba import config, prange
 from numba.np.ufunc import parallel as _parallel
 
-from . import kernels, rules
+from . import kernels
 from ._jit import inline, pjit
-from .dropout import make_dropout
 from .layout import Workspace
 
 
@@ -85,13 +84,6 @@ def hogwild_epoch(theta, spec, units, grads, X, Y, order, lr, l2, totals):
 def workspace_of(units, grads, r):
     """``_workspace`` from Python: row r of the stacked workspaces as a ``Workspace``."""
     return getattr(_workspace, "py_func", _workspace)(units, grads, r)
-
-
-def plain_sgd(n_params, n_layers, dtype, lr, l2):
-    """(OptState, Dropout) as ``Network.fit`` hands them to its pass for plain SGD without
-    dropout: the same types, so ``epochs.run`` runs the pass ``Network.fit`` compiled."""
-    return (rules.make_state("sgd", n_params, dtype, lr, l2),
-            make_dropout([0.0] * (n_layers - 2), n_layers, dtype, 0))
 
 
 def workspaces(layout, k, dtype):

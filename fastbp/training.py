@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _validation as v
 from . import kernels, optim, options, threads
-from .epochs import run as run_epoch
+from .epochs import plain_sgd, run as run_epoch
 
 
 class History:
@@ -332,7 +332,7 @@ def hogwild(net, X, Y, order, lr, l2, n_threads):
     if units is None or units.shape[0] != n_threads:
         units, grads = threads.workspaces(net.layout, n_threads, net.dtype)
         net._hogwild_ws = (units, grads)
-    state, drop = threads.plain_sgd(net.n_params, len(net.sizes), net.dtype, lr, l2)
+    state, drop = plain_sgd(net.n_params, len(net.sizes), net.dtype, lr, l2)
     n = order.shape[0]
     parts = [order[t * n // n_threads:(t + 1) * n // n_threads] for t in range(n_threads)]
     totals = np.zeros(n_threads)
