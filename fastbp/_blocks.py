@@ -18,7 +18,7 @@ Math (layers indexed from 0; the textbook numbers them from 1):
 from . import activations as act
 from . import losses
 from . import rules
-from ._jit import U, cast_like, inline, jit
+from ._jit import U, cast_like, inline, internal
 from .dropout import drop_units
 from .layout import ACT, B_OFF, SIZES, U_OFF, W_OFF
 from .rules import SGD
@@ -152,7 +152,7 @@ def _row_sweeps_for(decay):
                             bo)
         return in_fours(FWD, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, bo)
 
-    return jit(row_sweeps)
+    return internal(row_sweeps)
 
 
 row_sweeps, row_sweeps_decay = _row_sweeps_for(False), _row_sweeps_for(True)
@@ -289,7 +289,7 @@ def _rows_for(mode):
     def rows(code, theta, m, v, k, l2, p0, n_rows, n, delta, do, x, x0, s):
         optimizer_rows(code, mode, theta, m, v, k, l2, p0, n_rows, n, delta, do, x, x0, s)
 
-    return jit(rows)
+    return internal(rows)
 
 
 optimizer_plain, optimizer_back, optimizer_bias, optimizer_mean = (
@@ -327,7 +327,7 @@ def four_dots(theta, r0, n, x, x0, z, zo, bo):
     z[zo + U(3)] = s3 + theta[bo + U(3)]
 
 
-@jit
+@internal
 def forward_rows(theta, p0, n_rows, n, x, x0, z, zo, bo):
     """``four_dots`` over the rows of W from p0 while four are left; returns how many it
     did. One compiled function per dtype, called once per layer (as ``row_sweeps``). One
@@ -483,7 +483,7 @@ def first_layer_update_forward(code, decay, theta, m, v, k, l2, tab, z, a, delta
         layer_forward(theta, tab, z, a, 0)
 
 
-@jit
+@internal
 def backward_accumulate(theta, tab, z, a, delta, grad, mask, dropout):
     """Recursive deltas of one example, adding its gradient to grad (theta unchanged)."""
     for l in range(tab.shape[1] - 2, -1, -1):

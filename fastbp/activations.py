@@ -12,7 +12,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from ._jit import FASTMATH, bits_as_float32, bits_as_float64, cast_like, inline, jit
+from ._jit import FASTMATH, bits_as_float32, bits_as_float64, cast_like, inline, internal
 
 IDENTITY = 0
 SIGMOID = 1
@@ -137,7 +137,7 @@ def sigmoid(z):
     return (one if z >= cast_like(z, 0.0) else e) / (one + e)
 
 
-@jit
+@internal
 def activate(code, z, a, o, n):
     """a[o + k] = g(z[o + k]) for k < n, for the activation ``code``, in z's precision."""
     zero, slope, alpha = cast_like(z, 0.0), cast_like(z, LEAKY_SLOPE), cast_like(z, ELU_ALPHA)
@@ -180,7 +180,7 @@ def activate(code, z, a, o, n):
             a[o + k] = z[o + k]
 
 
-@jit
+@internal
 def mul_derivative_z(code, z, d, o, n):
     """d[o + k] *= g'(z[o + k]) computed from z alone (used under dropout, where the
     activation buffer holds the dropped-out values rather than g(z)). In z's precision."""
@@ -212,7 +212,7 @@ def mul_derivative_z(code, z, d, o, n):
             d[o + k] *= sigmoid(z[o + k])
 
 
-@jit
+@internal
 def mul_derivative(code, z, a, d, o, n):
     """d[o + k] *= g'(z[o + k]) for k < n, for an element-wise activation (not softmax);
     sigmoid and tanh take g' from a = g(z), the others from z. In a's precision."""

@@ -109,7 +109,7 @@ def _examples_pass(code, dropout, decay):
         restore(env)
         return total
 
-    return jit(examples)
+    return jit(examples, cfunc=False)
 
 
 def _batches_pass(code, dropout):
@@ -166,7 +166,7 @@ def _batches_pass(code, dropout):
         keep_alive(block)  # blk and its views point into block: freed only after this
         return total
 
-    return jit(batches)
+    return jit(batches, cfunc=False)
 
 
 #: the per-example passes by (code, dropout, decay): plain SGD's four, and the stateful

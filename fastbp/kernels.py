@@ -280,7 +280,7 @@ def _epoch_at(path):
         path_fits(path, batch_size, l2, theta)
         return epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size)
 
-    return jit(epoch_at)
+    return jit(epoch_at, cfunc=False)
 
 
 #: ``epoch`` from Python, by skeleton (``plain_path``)

@@ -12,7 +12,7 @@ The kernel helpers work on the output layer's units inside the flat workspace bu
 import math
 
 from . import activations as act
-from ._jit import jit
+from ._jit import internal
 
 MSE = 0
 CROSS_ENTROPY = 1
@@ -32,12 +32,12 @@ CROSS_ENTROPY_OUTPUTS = ("sigmoid", "softmax")
 SOFTMAX = act.SOFTMAX
 
 
-@jit
+@internal
 def softplus(z):
     return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
 
 
-@jit
+@internal
 def _softmax_lse(z, a, o, n):
     """logsumexp(z) of a softmax layer, from its output: for the largest z_m,
     a_m = 1 / sum_k exp(z_k - z_m) >= 1/n never underflows, so logsumexp = z_m - log(a_m)
@@ -49,7 +49,7 @@ def _softmax_lse(z, a, o, n):
     return z[im] - math.log(a[im])
 
 
-@jit
+@internal
 def cost(loss, out, z, a, o, n, Y, i):
     """The cost of one example: output units z/a[o:o+n] against the target row Y[i]."""
     c = 0.0
@@ -71,7 +71,7 @@ def cost(loss, out, z, a, o, n, Y, i):
     return 0.5 * c
 
 
-@jit
+@internal
 def output_delta(loss, out, z, a, d, o, n, Y, i):
     """Write delta^L = dC/dz^L into d[o:o+n] and return the example's cost (``cost``)."""
     c = cost(loss, out, z, a, o, n, Y, i)

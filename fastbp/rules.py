@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._jit import cast_like, inline, jit
+from ._jit import cast_like, inline, internal
 
 SGD = 0
 MOMENTUM = 1
@@ -80,7 +80,7 @@ class Consts(NamedTuple):
     code: int  # the optimiser's code (int64)
 
 
-@jit
+@internal
 def consts(code, hp, t):
     """The rules' scalars of optimiser ``code`` for Adam step number t (1-based; any value
     for the others)."""
@@ -93,7 +93,7 @@ def consts(code, hp, t):
     return Consts(hp[LR], hp[MU], b1, b2, one - b1, one - b2, hp[EPS], lr_t, np.int64(code))
 
 
-@jit
+@internal
 def next_consts(opt):
     """The rules' scalars for the next step of the ``OptState`` opt (Adam: counts the
     step in opt.t first)."""

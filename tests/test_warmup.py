@@ -465,3 +465,55 @@ def test_population_compiles_only_the_skeleton_it_runs(tmp_path):
     out = subprocess.run([sys.executable, "-c", POPULATION_ONE_SKELETON], capture_output=True,
                          text=True, timeout=900, cwd="/", env=env)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
+
+
+def _internal_helpers():
+    """Every ``_jit.internal`` dispatcher of fastbp's modules (by module attribute and
+    inside the row-kernel tables)."""
+    import importlib
+    import pkgutil
+
+    from fastbp import _jit
+    found = {}
+    for info in pkgutil.walk_packages(fastbp.__path__, "fastbp."):
+        if info.name.endswith("__main__"):  # runs a command when imported
+            continue
+        try:
+            mod = importlib.import_module(info.name)
+        except ImportError:  # an optional extra's face (dask, river, onnx...) not installed
+            continue
+        for name, obj in vars(mod).items():
+            objs = obj if isinstance(obj, tuple) else (obj,)
+            for o in objs:
+                if isinstance(o, _jit._CompiledOnly):
+                    found[f"{o.py_func.__module__}.{o.py_func.__qualname__}"] = o
+    return found
+
+
+@pytest.mark.skipif(fastbp._jit.JIT_DISABLED, reason="plain Python functions without the JIT")
+def test_internal_helpers_raise_from_python_and_carry_no_wrappers():
+    # the per-layer helpers only compiled code calls are compiled without numba's Python and
+    # C wrappers (a first plain fit's compile time); a call from Python must raise, not jump
+    # through the entry point numba never built
+    helpers = _internal_helpers()
+    for name in ("fastbp.activations.activate", "fastbp.activations.mul_derivative",
+                 "fastbp.losses.output_delta", "fastbp.losses.cost", "fastbp.rules.consts",
+                 "fastbp.rules.next_consts", "fastbp._blocks.forward_rows"):
+        assert name in helpers, sorted(helpers)
+    z = np.zeros(4)
+    for name, d in helpers.items():
+        assert d.targetoptions["no_cpython_wrapper"] and d.targetoptions["no_cfunc_wrapper"]
+        with pytest.raises(TypeError, match=name.replace(".", r"\.") + " runs only inside"):
+            d(0, z, z, 0, 4)
+    # ... while compiled code calls them as before (and the helper's own dispatcher compiles)
+    from numba import njit
+
+    @njit
+    def user(z, a):
+        fastbp.activations.activate(fastbp.activations.SIGMOID, z, a, np.uint64(0),
+                                    np.uint64(4))
+
+    a = np.empty(4)
+    user(np.zeros(4), a)
+    assert np.array_equal(a, np.full(4, 0.5))  # sigmoid(0)
+    assert fastbp.activations.activate.py_func is not None
