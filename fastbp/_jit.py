@@ -104,7 +104,9 @@ def internal(func):
     once per dtype): like ``jit``, without numba's Python and C wrappers, which nothing
     would call. Dropping them took a first plain fit (fresh cache, 2-4-1, pinned, process
     time) from 3.54-3.72 to 3.31-3.39 s: the wrappers of a dozen helpers are a dozen
-    functions of argument unboxing for numba to lower and LLVM to compile."""
+    functions of argument unboxing for numba to lower and LLVM to compile. Nor does numba
+    generate machine code for the helper itself (``_inlining.LinkOnlyLibrary``): its
+    callers link its IR, as they would anyway."""
     if JIT_DISABLED:
         return func
     dispatcher = _compiled_roomily(njit(**_flags(func, no_cpython_wrapper=True,

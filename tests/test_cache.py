@@ -211,3 +211,39 @@ def test_read_only_install_with_a_read_only_home_imports_and_trains(tmp_path):
     finally:
         for folder, dirs, files in os.walk(str(tmp_path)):
             os.chmod(folder, 0o755)
+
+
+HELPERS_FIRST = """
+import numpy as np, fastbp
+from fastbp import activations, losses, _inlining
+X = np.random.default_rng(0).random((40, 3)); Y = (X[:, :1] > .5).astype(float)
+fastbp.Network([3, 5, 1], seed=0).fit(X, Y, epochs=1, lr=0.1)
+# the helpers were compiled into the pass; their own libraries hold no machine code
+for helper in (activations.activate, activations.mul_derivative, losses.output_delta):
+    (cres,) = helper.overloads.values()
+    assert isinstance(cres.library, _inlining.LinkOnlyLibrary), type(cres.library)
+    assert not [f for f in cres.library._final_module.functions if not f.is_declaration]
+print("ok")
+"""
+
+HELPERS_LATER = """
+import numpy as np, fastbp
+X = np.random.default_rng(0).random((40, 3)); Y = (X[:, :1] > .5).astype(float)
+net = fastbp.Network([3, 5, 1], seed=0)
+net.fit(X, Y, epochs=2, lr=0.1, batch_size=8)
+net.fit(X, Y, epochs=2, lr=0.1, optimizer="adam", dropout=0.2)
+print(net.theta.tobytes().hex())
+"""
+
+
+def test_internal_helpers_cached_in_one_process_link_into_passes_compiled_in_the_next(tmp_path):
+    # fastbp._jit.internal helpers keep no machine code (_inlining.LinkOnlyLibrary): a later
+    # process that compiles a new pass loads them from the cache and links their IR; it must
+    # train exactly as a process that compiles everything afresh (not crash: the cached
+    # helper's module holds only its environment pointer)
+    pkg = package_copy(str(tmp_path))
+    warm = {"NUMBA_CACHE_DIR": str(tmp_path / "warm")}
+    assert run(HELPERS_FIRST, pkg, warm).stdout.split() == ["ok"]
+    later = run(HELPERS_LATER, pkg, warm).stdout.split()
+    fresh = run(HELPERS_LATER, pkg, {"NUMBA_CACHE_DIR": str(tmp_path / "fresh")}).stdout.split()
+    assert later == fresh and len(later) == 1
