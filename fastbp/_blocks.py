@@ -15,6 +15,8 @@ Math (layers indexed from 0; the textbook numbers them from 1):
     delta^l = (W^l)^T delta^(l+1) * g'(z^l)
     dC/dW^l = delta^(l+1) (a^l)^T,  dC/db^l = delta^(l+1)
 """
+from functools import partial
+
 from . import activations as act
 from . import losses
 from . import rules
@@ -152,7 +154,13 @@ def _row_sweeps_for(decay):
                             bo)
         return in_fours(FWD, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, bo)
 
-    return internal(row_sweeps)
+    # theta, delta (BACK) and z (FWD) are written; x and d are rows of the workspace's
+    # activations or of the caller's X, never theta or another written buffer. Told so,
+    # LLVM drops the overlap checks in front of each four-row sweep (25 per example on
+    # 784-100-10): per example 64-32-10 float32 0.239 -> 0.202-0.216 µs, 784-100-10
+    # float32 2.96-3.05 -> 2.73-2.92, float64 5.49-5.65 -> 5.32-5.55 (alternating
+    # processes, pinned); 184 configurations bit-identical
+    return internal(row_sweeps, noalias=True)
 
 
 row_sweeps, row_sweeps_decay = _row_sweeps_for(False), _row_sweeps_for(True)
@@ -327,7 +335,7 @@ def four_dots(theta, r0, n, x, x0, z, zo, bo):
     z[zo + U(3)] = s3 + theta[bo + U(3)]
 
 
-@internal
+@partial(internal, noalias=True)  # theta and x are read, z written
 def forward_rows(theta, p0, n_rows, n, x, x0, z, zo, bo):
     """``four_dots`` over the rows of W from p0 while four are left; returns how many it
     did. One compiled function per dtype, called once per layer (as ``row_sweeps``). One

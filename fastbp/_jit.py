@@ -65,14 +65,19 @@ if sys.version_info >= (3, 11):  # frames live on the chunked data stack from 3.
 
 
 def _compiled_roomily(dispatcher):
-    """``dispatcher`` with its compilations started from ``in_roomy_frame``: numba's C
-    call path looks up ``_compile_for_args`` on the instance when a call finds no
-    compiled signature (the cache lookup goes through it too)."""
+    """``dispatcher`` with its compilations started from ``in_roomy_frame`` with the
+    garbage collector paused (``_inlining.gc_paused``): numba's C call path looks up
+    ``_compile_for_args`` on the instance when a call finds no compiled signature (the
+    cache lookup goes through it too)."""
     if JIT_DISABLED:  # a plain Python function: nothing is compiled
         return dispatcher
     compile_for_args = dispatcher._compile_for_args
-    dispatcher._compile_for_args = lambda *args, **kws: in_roomy_frame(
-        compile_for_args, *args, **kws)
+
+    def compile_roomily(*args, **kws):
+        with _inlining.gc_paused():  # (the dispatcher's own work too: typeof, the cache)
+            return in_roomy_frame(compile_for_args, *args, **kws)
+
+    dispatcher._compile_for_args = compile_roomily
     return dispatcher
 
 
@@ -98,7 +103,7 @@ class _CompiledOnly(CPUDispatcher):
                         "Python")
 
 
-def internal(func):
+def internal(func, noalias=False):
     """Compile ``func`` as a helper that only fastbp's compiled code calls (a per-layer
     function such as ``activations.activate``, kept out of line so that it is compiled
     once per dtype): like ``jit``, without numba's Python and C wrappers, which nothing
@@ -106,11 +111,16 @@ def internal(func):
     time) from 3.54-3.72 to 3.31-3.39 s: the wrappers of a dozen helpers are a dozen
     functions of argument unboxing for numba to lower and LLVM to compile. Nor does numba
     generate machine code for the helper itself (``_inlining.LinkOnlyLibrary``): its
-    callers link its IR, as they would anyway."""
+    callers link its IR, as they would anyway.
+
+    ``noalias=True``: no array argument that the helper writes overlaps another argument
+    (``_inlining.NoAliasCompiler``)."""
     if JIT_DISABLED:
         return func
-    dispatcher = _compiled_roomily(njit(**_flags(func, no_cpython_wrapper=True,
-                                                 no_cfunc_wrapper=True))(func))
+    flags = _flags(func, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+    if noalias:  # the caller promises: no written array argument overlaps another
+        flags["pipeline_class"] = _inlining.NoAliasCompiler
+    dispatcher = _compiled_roomily(njit(**flags)(func))
     dispatcher.__class__ = _CompiledOnly
     return dispatcher
 

@@ -517,3 +517,53 @@ def test_internal_helpers_raise_from_python_and_carry_no_wrappers():
     user(np.zeros(4), a)
     assert np.array_equal(a, np.full(4, 0.5))  # sigmoid(0)
     assert fastbp.activations.activate.py_func is not None
+
+
+@pytest.mark.skipif(fastbp._jit.JIT_DISABLED, reason="nothing is compiled without the JIT")
+@pytest.mark.parametrize("user_off", [False, True])
+def test_compiles_run_with_the_garbage_collector_paused(user_off):
+    # fastbp's compilations pause Python's cyclic GC (_inlining.gc_paused: it ran through
+    # the compiler's millions of objects over and over), from Python and from a user's
+    # @njit code, and leave it as they found it
+    import gc
+
+    from numba import njit
+    from numba.extending import overload
+
+    from fastbp import _inlining, _jit
+
+    seen = []
+
+    def probe(where):  # typing a call to it records whether the collector is on
+        pass
+
+    @overload(probe, prefer_literal=True)
+    def _probe_typed(where):
+        seen.append((where.literal_value, gc.isenabled()))
+        return lambda where: None
+
+    def kernel(x):
+        probe("python")
+        return x + 1.0
+
+    def helper(x):
+        probe("user")
+        return x + 1.0
+
+    from_python = _jit._compiled_roomily(njit(pipeline_class=_inlining.Compiler)(kernel))
+    in_user = njit(pipeline_class=_inlining.Compiler)(helper)
+
+    def user(x):
+        return in_user(x) * 2.0
+
+    was = gc.isenabled()
+    try:
+        if user_off:
+            gc.disable()
+        assert from_python(1.0) == 2.0
+        assert njit(user)(1.0) == 4.0
+        assert sorted(seen) == [("python", False), ("user", False)], seen
+        assert gc.isenabled() is not user_off
+    finally:
+        if was:
+            gc.enable()
