@@ -158,13 +158,16 @@ def sgd_step(theta, spec, ws, x, y, lr, l2=0.0):
 
 # ---------------------------------------------------------------------- public, whole passes
 @inline
-def _plain_sgd(theta, lr, l2):
-    """The hyper-parameters (``OptState.hp``) of plain SGD at (lr, l2), in theta's dtype,
-    and a step / example counter."""
+def _plain_state(theta, lr, l2):
+    """(OptState, Dropout) of plain SGD at (lr, l2) in theta's dtype, keeping every unit:
+    NamedTuples of the types ``Network.fit`` hands its passes, so that ``epoch`` runs their
+    compiled code. Plain Python too (``epoch`` builds them with ``py_func``)."""
     hp = np.zeros(6, dtype=theta.dtype)
     hp[rules.LR] = lr
     hp[rules.L2] = l2
-    return hp, np.zeros(1, dtype=np.int64)
+    t = np.zeros(1, dtype=np.int64)  # step / example counter
+    none = np.zeros(0, dtype=theta.dtype)
+    return OptState(np.int64(rules.SGD), hp, none, none, t), Dropout(none, none, np.int64(0), t)
 
 
 #: plain SGD's three skeletons (``plain_path``): per example without weight decay, per
@@ -216,16 +219,17 @@ if not JIT_DISABLED:
 @inline
 def epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
     """``epoch`` through skeleton ``path`` (``plain_path(batch_size, l2, theta)``)."""
+    _epoch_args_fit(theta, spec, ws, X, Y, order, batch_size)
+    opt, drop = _plain_state(theta, lr, l2)
+    return _plain_skeleton(path, theta, spec, ws, opt, drop, X, Y, order, batch_size)
+
+
+@inline
+def _epoch_args_fit(theta, spec, ws, X, Y, order, batch_size):
+    """theta, the workspace and the data fit the spec and batch_size is >= 1 (ValueError)."""
     th, tab = borrow(theta), borrow(spec.table)
     check.network_fits(th, tab, spec.loss, borrowed_workspace(ws), True)
     check.pass_fits(tab, borrow(X), borrow(Y), borrow(order), batch_size)
-    hp, t = _plain_sgd(th, lr, l2)
-    # plain SGD keeps no state, and this dropout keeps every unit: NamedTuples of the same
-    # types as Network.fit's, so that the passes it calls share their compiled code
-    none = np.zeros(0, dtype=theta.dtype)
-    drop = Dropout(none, none, np.int64(0), t)
-    opt = OptState(np.int64(rules.SGD), hp, none, none, t)
-    return _plain_skeleton(path, theta, spec, ws, opt, drop, X, Y, order, batch_size)
 
 
 @jit
@@ -254,37 +258,32 @@ def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
     rows of ``order`` (the last may be smaller), each updating with its mean gradient.
     Returns the sum of the examples' costs, each measured just before its update.
 
-    Called from Python, it compiles only the skeleton (``plain_path``) its arguments
-    need (``EPOCH_AT``): with an empty cache its first call took 5.8 s, against 15.5 s
-    when it compiled all three (2-4-1, one pinned core), and 1.85 s against 10.2 after a
-    first ``Network.fit``, whose per-example pass it shares. Called from compiled code, it
-    chooses at run time (``_epoch_nopython``).
+    Called from Python, it checks its arguments (compiled, ``_epoch_checks``) and runs the
+    pass ``Network.fit`` compiles for the skeleton ``plain_path`` chooses, straight from
+    Python, with the optimiser state and dropout ``Network.fit`` hands it (same types: the
+    passes are shared). A first call after a first fit compiles the checks alone: 0.37-0.38 s
+    against 1.66-1.69 s when a compiled function per skeleton called the pass (numba links a
+    callee into its caller, and LLVM optimised and generated the pass again there); as the
+    first call of a process 2.97 s against 4.26 s (fresh cache, 2-4-1, pinned). The price is
+    per call: 8.4 µs against 4.6 µs for an epoch of 20 rows of 2-4-1 (two compiled calls
+    and the state built in Python). Called from compiled code, it chooses at run time
+    (``_epoch_nopython``).
     """
-    # only plain SGD's three skeletons, each with its flags as constants (through
-    # ``epochs.train``, whose code and dropout are run-time values, the first call compiled
-    # every optimiser and dropout path too)
     path = getattr(plain_path, "py_func", plain_path)(batch_size, l2, theta)
-    return EPOCH_AT[path](theta, spec, ws, X, Y, order, lr, l2, batch_size)
+    _epoch_checks(path, theta, spec, ws, X, Y, order, lr, l2, batch_size)
+    opt, drop = getattr(_plain_state, "py_func", _plain_state)(theta, lr, l2)
+    if path == BATCHES:
+        return sgd_batches(theta, spec, ws, opt, drop, X, Y, order, batch_size)
+    if path == EXAMPLES_DECAY:
+        return sgd_examples_decay(theta, spec, ws, opt, drop, X, Y, order)
+    return sgd_examples(theta, spec, ws, opt, drop, X, Y, order)
 
 
-def _epoch_at(path):
-    """``epoch_path`` for one ``path``, a closure constant: a compiled function per skeleton
-    that compiles that skeleton alone. (With the path as a ``numba.literally`` argument
-    instead, every call from Python typed the function again before it found the literal
-    specialisation: 2-4-1 took 1.4 instead of 0.08 µs per example at 100 000 rows per
-    call.)"""
-
-    def epoch_at(theta, spec, ws, X, Y, order, lr, l2, batch_size):
-        # epoch_path's body, not a call to it: each compiled caller links and optimises its
-        # callees' code again (through epoch_path the first call took 0.4 s longer)
-        path_fits(path, batch_size, l2, theta)
-        return epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size)
-
-    return jit(epoch_at, cfunc=False)
-
-
-#: ``epoch`` from Python, by skeleton (``plain_path``)
-EPOCH_AT = {path: _epoch_at(path) for path in (EXAMPLES, EXAMPLES_DECAY, BATCHES)}
+@jit
+def _epoch_checks(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
+    """``epoch``'s argument checks from Python (ValueError)."""
+    path_fits(path, batch_size, l2, theta)
+    _epoch_args_fit(theta, spec, ws, X, Y, order, batch_size)
 
 
 if not JIT_DISABLED:
