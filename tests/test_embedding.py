@@ -250,9 +250,9 @@ def test_a_pool_opened_inside_a_pool_does_not_wait_for_itself():
 
 @pytest.mark.parametrize("batch_size,l2", [(1, 0.0), (1, 1e-3), (5, 1e-3)])
 def test_kernels_epoch_from_python_and_from_njit_code_agree(batch_size, l2):
-    # from Python, kernels.epoch compiles the one skeleton it runs (kernels.EPOCH_AT); in
-    # a user's @njit code it chooses at run time: the same arithmetic, bit for bit, and
-    # the NumPy baseline's parameters
+    # from Python, kernels.epoch runs the pass of the one skeleton it needs (its checks
+    # compiled, the pass called from Python); in a user's @njit code it chooses at run time:
+    # the same arithmetic, bit for bit, and the NumPy baseline's parameters
     from numba import njit
 
     from fastbp import kernels
