@@ -32,7 +32,7 @@ the four-example blocks these replace -> these, with the mean taken as x * (1 / 
 """
 from . import activations as act
 from ._blocks import drop_layer, hidden_derivative, mean_step, offsets, zero
-from ._jit import U, borrow, cast_like, inline
+from ._jit import U, borrow, cast_like, flat, inline
 from .layout import ACT
 
 ONE, TWO, THREE, FOUR = U(1), U(2), U(3), U(4)
@@ -180,8 +180,8 @@ def backward_update_batch(code, theta, m, v, k, l2, tab, Z, A, D, M, S, nb, mb, 
     nu = U(D.shape[1])
     o = cast_like(theta, 0.0)
     mf = cast_like(theta, mb)
-    Df = D.reshape(D.size)
-    Af = A.reshape(A.size)
+    Df = flat(D)
+    Af = flat(A)
     for l in range(tab.shape[1] - 2, -1, -1):
         n_in, n_out, wo, bo, ai, do = offsets(tab, l)
         if l > 0:

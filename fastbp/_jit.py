@@ -233,6 +233,36 @@ def _borrow_row_python(arr, i):
     return arr[i]
 
 
+@intrinsic
+def _flat(typingctx, arr):
+    """The C-contiguous array ``arr`` as a borrowed 1-D array (``borrow``) of all its
+    entries: ``arr.reshape(arr.size)`` without numba's reshape, which compiles a function
+    of its own into every kernel that calls it (the mini-batch pass's first compile: 0.1 s
+    of ~2.3 s). ``arr`` must be C-contiguous: typing refuses any other layout."""
+    if not (isinstance(arr, types.Array) and arr.layout == "C"):
+        return None
+    sig = Borrowed(arr.dtype, 1, "C", not arr.mutable, arr.aligned)(arr)
+
+    def codegen(context, builder, signature, args):
+        from numba.np.arrayobj import populate_array
+
+        src = context.make_array(signature.args[0])(context, builder, value=args[0])
+        dst = context.make_array(signature.return_type)(context, builder)
+        populate_array(dst, data=src.data, shape=[src.nitems], strides=[src.itemsize],
+                       itemsize=src.itemsize, meminfo=None)
+        return dst._getvalue()
+
+    return sig, codegen
+
+
+def _flat_python(arr):
+    return arr.reshape(arr.size)
+
+
+#: ``arr.reshape(arr.size)`` of a C-contiguous array, borrowed, in compiled code
+flat = _flat_python if JIT_DISABLED else _flat
+
+
 #: ``arr[i]`` borrowed, in compiled code; the plain row when the JIT is switched off
 borrow_row = _borrow_row_python if JIT_DISABLED else _borrow_row
 

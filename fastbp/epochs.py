@@ -21,7 +21,7 @@ from ._batch import backward_update_batch, forward_batch
 from ._fpenv import flushing, restore
 from ._blocks import (backward_update, drop_layer, first_layer_update_forward,
                       layer_forward, load_row, out_slot, output_delta, train_forward, zero)
-from ._jit import U, borrow, borrow_row, cast_like, inline, jit, keep_alive
+from ._jit import U, borrow, borrow_row, cast_like, flat, inline, jit, keep_alive
 from .dropout import Dropout
 from .layout import SIZES, Workspace
 from .rules import ADAM, SGD, STATEFUL, OptState
@@ -139,7 +139,7 @@ def _batches_pass(code, dropout):
         A = blk[1]
         D = blk[2]
         M = blk[3]
-        S = blk[4].reshape(blk[4].size)
+        S = flat(blk[4])
         total = 0.0
         start = 0
         env = flushing()  # subnormals flushed to zero inside the pass (fastbp._fpenv)

@@ -81,6 +81,28 @@ def test_borrowed_type_and_derived_types():
     assert not isinstance(res.types[2], Borrowed)
 
 
+def test_flat_is_a_borrowed_view_of_every_entry():
+    from numba.core.errors import TypingError
+
+    from fastbp._jit import flat
+
+    @njit
+    def bump_flat(a):
+        f = flat(a)
+        for k in range(f.shape[0]):
+            f[k] += k
+        return f.shape[0]
+
+    a = np.zeros((3, 5))
+    assert bump_flat(a) == 15
+    assert np.array_equal(a, np.arange(15.0).reshape(3, 5))  # written through, C order
+    if not JIT_DISABLED:
+        sig = bump_flat.signatures[0]
+        assert bump_flat.overloads[sig].signature.args[0].layout == "C"
+        with pytest.raises(TypingError):  # a strided view has no flat view
+            bump_flat(np.zeros((3, 6))[:, ::2])
+
+
 @njit
 def _allocate(x):
     b = borrow(x)
