@@ -263,6 +263,40 @@ def _flat_python(arr):
 flat = _flat_python if JIT_DISABLED else _flat
 
 
+@intrinsic
+def _as_row(typingctx, arr):
+    """The 1-D array ``arr`` as a borrowed (1, n) 2-D array (one row of targets, for the
+    loss blocks that read Y[i, k]): ``arr.reshape((1, arr.shape[0]))`` without numba's
+    reshape, which compiled a function of its own into each one-example kernel (and took a
+    reference per call). Any layout: the row keeps ``arr``'s stride."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1):
+        return None
+    layout = "C" if arr.layout == "C" else "A"
+    sig = Borrowed(arr.dtype, 2, layout, not arr.mutable, arr.aligned)(arr)
+
+    def codegen(context, builder, signature, args):
+        from numba.np.arrayobj import populate_array
+
+        src = context.make_array(signature.args[0])(context, builder, value=args[0])
+        dst = context.make_array(signature.return_type)(context, builder)
+        n = cgutils.unpack_tuple(builder, src.shape, 1)[0]
+        step = cgutils.unpack_tuple(builder, src.strides, 1)[0]
+        populate_array(dst, data=src.data, shape=[n.type(1), n],
+                       strides=[builder.mul(n, step), step], itemsize=src.itemsize,
+                       meminfo=None)
+        return dst._getvalue()
+
+    return sig, codegen
+
+
+def _as_row_python(arr):
+    return arr.reshape((1, arr.shape[0]))
+
+
+#: ``arr.reshape((1, arr.shape[0]))`` of a 1-D array, borrowed, in compiled code
+as_row = _as_row_python if JIT_DISABLED else _as_row
+
+
 #: ``arr[i]`` borrowed, in compiled code; the plain row when the JIT is switched off
 borrow_row = _borrow_row_python if JIT_DISABLED else _borrow_row
 

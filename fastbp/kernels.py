@@ -51,7 +51,7 @@ from ._blocks import (apply_gradient as apply_gradient_block, backward_accumulat
                       backward_accumulate_block, backward_update as backward_update_block,
                       cost as cost_block, forward as forward_block, load_row,
                       out_slot, output_delta as output_delta_block, zero)
-from ._jit import JIT_DISABLED, U, borrow, cast_like, inline, jit, nopython_form
+from ._jit import JIT_DISABLED, U, as_row, borrow, cast_like, inline, jit, nopython_form
 from .dropout import Dropout
 from .epochs import borrowed_workspace, sgd_batches, sgd_examples, sgd_examples_decay
 from .layout import ACT, SIZES, W_OFF
@@ -90,7 +90,7 @@ def output_delta(spec, ws, y):
     tab, wsb, yb = borrow(spec.table), borrowed_workspace(ws), borrow(y)
     check.output_fits(tab, spec.loss, wsb, yb)
     return output_delta_block(tab, spec.loss, wsb.z, wsb.a, wsb.delta,
-                              yb.reshape((1, yb.shape[0])), U(0))
+                              as_row(yb), U(0))
 
 
 @jit
@@ -98,7 +98,7 @@ def example_cost(spec, ws, y):
     """The cost of the example last passed to ``forward`` (no delta)."""
     tab, wsb, yb = borrow(spec.table), borrowed_workspace(ws), borrow(y)
     check.output_fits(tab, spec.loss, wsb, yb)
-    return cost_block(tab, spec.loss, wsb.z, wsb.a, yb.reshape((1, yb.shape[0])), U(0))
+    return cost_block(tab, spec.loss, wsb.z, wsb.a, as_row(yb), U(0))
 
 
 @jit
@@ -149,7 +149,7 @@ def sgd_step(theta, spec, ws, x, y, lr, l2=0.0):
     z, a, delta, mask = wsb.z, wsb.a, wsb.delta, wsb.mask
     _one_example(a, xb, U(tab[SIZES, 0]))
     forward_block(th, tab, z, a, 0)
-    cost = output_delta_block(tab, spec.loss, z, a, delta, yb.reshape((1, yb.shape[0])), U(0))
+    cost = output_delta_block(tab, spec.loss, z, a, delta, as_row(yb), U(0))
     none = th[:0]
     backward_update_block(SGD, l2 != 0.0, th, none, none, _sgd_consts(th, lr), l2, tab,
                           z, a, delta, mask, False, 0)
@@ -439,7 +439,7 @@ def checked_step(theta, table, loss_code, units, x, y, lr_buf, backup):
         bk[p] = th[p]
     _one_example(ab, xb, U(xb.shape[0]))
     forward_block(th, tab, zb, ab, 0)
-    cost = output_delta_block(tab, loss_code, zb, ab, db, yb.reshape((1, yb.shape[0])), U(0))
+    cost = output_delta_block(tab, loss_code, zb, ab, db, as_row(yb), U(0))
     if not np.isfinite(cost):
         return 2, cost  # nothing was changed
     none = th[:0]

@@ -13,7 +13,7 @@ from . import dropout as _dropout
 from . import rules
 from ._blocks import backward_update, output_delta, train_forward
 from ._fpenv import flushing, restore
-from ._jit import JIT_DISABLED, U, borrow, inline, jit, nopython_form
+from ._jit import JIT_DISABLED, U, as_row, borrow, inline, jit, nopython_form
 from .dropout import Dropout, make_dropout, uniform
 from .epochs import borrowed, run, train
 from .layout import SIZES
@@ -86,7 +86,7 @@ def step(theta, spec, ws, opt, drop, x, y):
     dropout = _dropout.active(dropb.keep)
     train_forward(th, tab, wsb.z, a, wsb.mask, 0, dropb, dropb.counter[0], dropout)
     cost = output_delta(tab, spec.loss, wsb.z, a, wsb.delta,
-                        yb.reshape((1, yb.shape[0])), U(0))
+                        as_row(yb), U(0))
     if dropout:
         dropb.counter[0] += 1
     l2 = optb.hp[rules.L2]

@@ -103,6 +103,21 @@ def test_flat_is_a_borrowed_view_of_every_entry():
             bump_flat(np.zeros((3, 6))[:, ::2])
 
 
+def test_as_row_is_a_borrowed_one_row_view_of_any_1d_array():
+    from fastbp._jit import as_row
+
+    @njit
+    def second_of_row(y):
+        r = as_row(y)
+        r[0, 1] += 10.0
+        return r.shape[0], r.shape[1], r[0, 1]
+
+    y = np.arange(6.0)
+    assert second_of_row(y) == (1, 6, 11.0) and y[1] == 11.0
+    strided = np.arange(12.0)[::3]  # 0, 3, 6, 9
+    assert second_of_row(strided) == (1, 4, 13.0) and strided[1] == 13.0
+
+
 @njit
 def _allocate(x):
     b = borrow(x)

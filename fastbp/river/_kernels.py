@@ -13,7 +13,7 @@ from .. import _checks as check
 from .. import rules
 from .._blocks import backward_update, forward, output_delta
 from .._fpenv import flushing, restore
-from .._jit import U, borrow, jit
+from .._jit import U, as_row, borrow, jit
 from ..kernels import _targets_ok, _finite_or_restore
 
 
@@ -60,7 +60,7 @@ def checked_opt_step(theta, table, loss_code, units, x, y, code, hp, m, v, t, ba
         ab[k] = xb[k]
     env = flushing()  # the moments decay and would stick as subnormals (fastbp._fpenv)
     forward(th, tab, zb, ab, 0)
-    cost = output_delta(tab, loss_code, zb, ab, db, yb.reshape((1, yb.shape[0])), U(0))
+    cost = output_delta(tab, loss_code, zb, ab, db, as_row(yb), U(0))
     finite = np.isfinite(cost)
     if finite:
         opt = rules.OptState(code, hpb, mb, vb, tb)
