@@ -15,6 +15,8 @@ naming the argument and what it must match.
 The table itself is validated too (``spec_sizes``): ``Layout.spec`` makes it read-only, but a
 user can still build a ``Spec`` of their own.
 """
+import numpy as np
+
 from . import activations as act
 from . import losses, rules
 from ._jit import inline
@@ -184,6 +186,49 @@ def dropout_fits(drop, n_layers):
                          "spec: use optim.make_dropout(rates, len(net.sizes), ...)")
     if drop.counter.shape[0] < 1:
         raise ValueError("drop.counter must have 1 entry: use optim.make_dropout")
+
+
+@inline
+def _span(arr):
+    """[first, last) byte addresses ``arr`` touches (first == last when it is empty)."""
+    lo = np.intp(arr.ctypes.data)
+    if arr.size == 0:
+        return lo, lo
+    hi = lo
+    for k in range(arr.ndim):
+        step = (arr.shape[k] - 1) * arr.strides[k]
+        if step < 0:
+            lo += step
+        else:
+            hi += step
+    return lo, hi + arr.itemsize
+
+
+@inline
+def _overlap(a, b):
+    alo, ahi = _span(a)
+    blo, bhi = _span(b)
+    return alo < bhi and blo < ahi
+
+
+@inline
+def pass_arrays_apart(theta, ws, X):
+    """theta, the workspace's z, a, delta and mask and X share no memory (ValueError): the
+    per-example passes are compiled on that promise (``_inlining.NoAliasCompiler``), and
+    overlapping buffers would compute garbage in any case. O(1), once per pass."""
+    z, a, d, m = ws.z, ws.a, ws.delta, ws.mask
+    if _overlap(z, theta) or _overlap(a, theta) or _overlap(d, theta) or _overlap(m, theta):
+        raise ValueError("ws: the workspace buffers must not share memory with theta: use "
+                         "net.workspace()")
+    if (_overlap(z, a) or _overlap(z, d) or _overlap(z, m) or _overlap(a, d) or _overlap(a, m)
+            or _overlap(d, m)):
+        raise ValueError("ws: the workspace buffers z, a, delta and mask must not share "
+                         "memory: use net.workspace()")
+    if _overlap(z, X) or _overlap(a, X) or _overlap(d, X) or _overlap(m, X):
+        raise ValueError("X must not share memory with the workspace: pass a copy of X")
+    if _overlap(X, theta):
+        raise ValueError("X must not share memory with theta (training would change its "
+                         "own data): pass a copy of X")
 
 
 @inline

@@ -226,10 +226,12 @@ def epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
 
 @inline
 def _epoch_args_fit(theta, spec, ws, X, Y, order, batch_size):
-    """theta, the workspace and the data fit the spec and batch_size is >= 1 (ValueError)."""
-    th, tab = borrow(theta), borrow(spec.table)
-    check.network_fits(th, tab, spec.loss, borrowed_workspace(ws), True)
-    check.pass_fits(tab, borrow(X), borrow(Y), borrow(order), batch_size)
+    """theta, the workspace and the data fit the spec and share no memory, batch_size is >=
+    1 (ValueError)."""
+    th, tab, wsb, Xb = borrow(theta), borrow(spec.table), borrowed_workspace(ws), borrow(X)
+    check.network_fits(th, tab, spec.loss, wsb, True)
+    check.pass_fits(tab, Xb, borrow(Y), borrow(order), batch_size)
+    check.pass_arrays_apart(th, wsb, Xb)
 
 
 @jit

@@ -202,6 +202,9 @@ def train(net, X, Y, opts, state=None):
     (``fastbp.sklearn`` passes one so that partial_fit continues the optimiser).
     """
     X, Y = net._xy(X, Y)
+    if np.may_share_memory(X, net._theta):  # the passes are compiled on it (NoAliasCompiler)
+        raise ValueError("X shares memory with the network's parameters (training would "
+                         "change its own data): pass a copy, X.copy()")
     check_theta_finite(net._theta)
     rng = net._rng if opts.seed is None else np.random.default_rng(opts.seed)
     Xv = Yv = None

@@ -43,7 +43,29 @@ def _cases(big, small, X, Y):
     x, y = X[0].copy(), Y[0].copy()
     out = np.empty((X.shape[0], 3))
     adam, drop = _state(big), _nodrop(big)
+    Workspace = fastbp.layout.Workspace
     return [
+        # the per-example passes are compiled on the promise that these never overlap
+        ("X a view of theta, epoch",
+         lambda: kernels.epoch(th, sp, ws, th[:24].reshape(6, 4), Y, order, 0.1, 0.0, 1),
+         "X must not share memory with theta"),
+        ("X a view of theta, optim.epoch",
+         lambda: optim.epoch(th, sp, ws, adam, drop, th[:24].reshape(6, 4), Y, order, 1),
+         "X must not share memory with theta"),
+        ("X a view of theta, Network.fit",
+         lambda: big.fit(big.theta[:24].reshape(6, 4), Y, epochs=1, lr=0.1),
+         "X shares memory with the network's parameters"),
+        ("workspace z inside theta, epoch",
+         lambda: kernels.epoch(th, sp, Workspace(th[:20], *ws[1:]), X, Y, order, 0.1, 0.0, 1),
+         "must not share memory with theta"),
+        ("workspace z and a one buffer, optim.epoch",
+         lambda: optim.epoch(th, sp, Workspace(ws.z, ws.z, *ws[2:]), adam, drop, X, Y, order,
+                             1),
+         "z, a, delta and mask must not share memory"),
+        ("X a view of the workspace, epoch",
+         lambda: kernels.epoch(th, sp, ws, ws.a[:8].reshape(2, 4), Y[:2], order[:2], 0.1, 0.0,
+                               1),
+         "X must not share memory with the workspace"),
         ("theta of a smaller network, sgd_step",
          lambda: kernels.sgd_step(small.theta.copy(), sp, ws, x, y, 0.1), "theta must have"),
         ("workspace of a smaller network, sgd_step",
