@@ -28,7 +28,7 @@ from . import io, kernels, options, threads
 from .epochs import plain_sgd, run
 from .layout import aligned_zeros, is_aligned
 from .network import Network
-from .training import DivergenceError, check_theta_finite, population_history
+from .training import DivergenceError, check_apart, check_theta_finite, population_history
 
 
 class Population:
@@ -122,6 +122,7 @@ class Population:
                        [options.check("lr", r, f"lr[{i}]", self.dtype) for i, r in enumerate(lr)],
                        dtype=self.dtype)
         X, Y = self.members[0]._xy(X, Y)
+        check_apart(X, self.thetas, "the population's thetas")
         for i, theta in enumerate(self.thetas):
             check_theta_finite(theta, f"members[{i}].theta")
         with contextlib.ExitStack() as held:

@@ -151,6 +151,15 @@ def check_theta_finite(theta, name="net.theta"):
                          f"finite values first")
 
 
+def check_apart(X, theta, name="the network's parameters"):
+    """Refuse an X that shares memory with the parameters it would train: training would
+    change its own data, and the per-example passes are compiled on the promise that it
+    does not (``_inlining.NoAliasCompiler``)."""
+    if np.may_share_memory(X, theta):
+        raise ValueError(f"X shares memory with {name} (training would change its own "
+                         f"data): pass a copy, X.copy()")
+
+
 def accuracy(net, P, Y):
     """Fraction of rows classified right (softmax: argmax; sigmoid: every unit at 0.5)."""
     if net.output == "softmax":
@@ -202,9 +211,7 @@ def train(net, X, Y, opts, state=None):
     (``fastbp.sklearn`` passes one so that partial_fit continues the optimiser).
     """
     X, Y = net._xy(X, Y)
-    if np.may_share_memory(X, net._theta):  # the passes are compiled on it (NoAliasCompiler)
-        raise ValueError("X shares memory with the network's parameters (training would "
-                         "change its own data): pass a copy, X.copy()")
+    check_apart(X, net._theta)
     check_theta_finite(net._theta)
     rng = net._rng if opts.seed is None else np.random.default_rng(opts.seed)
     Xv = Yv = None

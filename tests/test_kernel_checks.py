@@ -36,6 +36,11 @@ def _nodrop(net):
     return optim.make_dropout([0.0] * (len(net.sizes) - 2), len(net.sizes), net.dtype, 0)
 
 
+def _fit_on_own_thetas(Y):
+    pop = fastbp.Population([4, 8, 3], 2)
+    return pop.fit(pop.thetas[1, :8].reshape(2, 4), Y[:2], epochs=1, lr=0.1)
+
+
 def _cases(big, small, X, Y):
     """(name, call, match): each call misuses one argument of a public kernel."""
     th, sp, ws = big.theta.copy(), big.spec, big.workspace()
@@ -55,6 +60,8 @@ def _cases(big, small, X, Y):
         ("X a view of theta, Network.fit",
          lambda: big.fit(big.theta[:24].reshape(6, 4), Y, epochs=1, lr=0.1),
          "X shares memory with the network's parameters"),
+        ("X a view of the thetas, Population.fit", lambda: _fit_on_own_thetas(Y),
+         "X shares memory with the population's thetas"),
         ("workspace z inside theta, epoch",
          lambda: kernels.epoch(th, sp, Workspace(th[:20], *ws[1:]), X, Y, order, 0.1, 0.0, 1),
          "must not share memory with theta"),
