@@ -15,11 +15,9 @@ naming the argument and what it must match.
 The table itself is validated too (``spec_sizes``): ``Layout.spec`` makes it read-only, but a
 user can still build a ``Spec`` of their own.
 """
-import numpy as np
-
 from . import activations as act
 from . import losses, rules
-from ._jit import inline
+from ._jit import disjoint, inline
 from .layout import ACT, B_OFF, SIZES, U_OFF, W_OFF
 
 #: largest layer size accepted: keeps every product of two sizes and every sum of them far
@@ -189,44 +187,22 @@ def dropout_fits(drop, n_layers):
 
 
 @inline
-def _span(arr):
-    """[first, last) byte addresses ``arr`` touches (first == last when it is empty)."""
-    lo = np.intp(arr.ctypes.data)
-    if arr.size == 0:
-        return lo, lo
-    hi = lo
-    for k in range(arr.ndim):
-        step = (arr.shape[k] - 1) * arr.strides[k]
-        if step < 0:
-            lo += step
-        else:
-            hi += step
-    return lo, hi + arr.itemsize
-
-
-@inline
-def _overlap(a, b):
-    alo, ahi = _span(a)
-    blo, bhi = _span(b)
-    return alo < bhi and blo < ahi
-
-
-@inline
 def pass_arrays_apart(theta, ws, X):
     """theta, the workspace's z, a, delta and mask and X share no memory (ValueError): the
     per-example passes are compiled on that promise (``_inlining.NoAliasCompiler``), and
     overlapping buffers would compute garbage in any case. O(1), once per pass."""
     z, a, d, m = ws.z, ws.a, ws.delta, ws.mask
-    if _overlap(z, theta) or _overlap(a, theta) or _overlap(d, theta) or _overlap(m, theta):
+    if not (disjoint(z, theta) and disjoint(a, theta) and disjoint(d, theta)
+            and disjoint(m, theta)):
         raise ValueError("ws: the workspace buffers must not share memory with theta: use "
                          "net.workspace()")
-    if (_overlap(z, a) or _overlap(z, d) or _overlap(z, m) or _overlap(a, d) or _overlap(a, m)
-            or _overlap(d, m)):
+    if not (disjoint(z, a) and disjoint(z, d) and disjoint(z, m) and disjoint(a, d)
+            and disjoint(a, m) and disjoint(d, m)):
         raise ValueError("ws: the workspace buffers z, a, delta and mask must not share "
                          "memory: use net.workspace()")
-    if _overlap(z, X) or _overlap(a, X) or _overlap(d, X) or _overlap(m, X):
+    if not (disjoint(z, X) and disjoint(a, X) and disjoint(d, X) and disjoint(m, X)):
         raise ValueError("X must not share memory with the workspace: pass a copy of X")
-    if _overlap(X, theta):
+    if not disjoint(X, theta):
         raise ValueError("X must not share memory with theta (training would change its "
                          "own data): pass a copy of X")
 
@@ -250,8 +226,10 @@ def output_fits(tab, loss, ws, y):
 
 
 @inline
-def pass_fits(tab, X, Y, order, batch_size):
-    """The data of a whole pass: (X, Y) fit the spec, order indexes their rows."""
+def pass_fits(tab, theta, ws, X, Y, order, batch_size):
+    """The data of a whole pass: (X, Y) fit the spec, order indexes their rows, and X,
+    theta and the workspace share no memory."""
     data_fits(tab, X, Y)
     order_fits(order, X.shape[0])
     batch_size_fits(batch_size)
+    pass_arrays_apart(theta, ws, X)

@@ -188,7 +188,8 @@ def plain_path(batch_size, l2, theta):
 
 def _plain_skeleton(path, theta, spec, ws, opt, drop, X, Y, order, batch_size):
     """One pass of plain SGD through skeleton ``path`` (the compiled passes of
-    ``Network.fit``'s plain SGD, ``fastbp.epochs``)."""
+    ``Network.fit``'s plain SGD, ``fastbp.epochs``): ``epoch``'s from Python, and through
+    the overload below in compiled code."""
     if path == BATCHES:
         return sgd_batches(theta, spec, ws, opt, drop, X, Y, order, batch_size)
     if path == EXAMPLES_DECAY:
@@ -228,10 +229,9 @@ def epoch_on(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
 def _epoch_args_fit(theta, spec, ws, X, Y, order, batch_size):
     """theta, the workspace and the data fit the spec and share no memory, batch_size is >=
     1 (ValueError)."""
-    th, tab, wsb, Xb = borrow(theta), borrow(spec.table), borrowed_workspace(ws), borrow(X)
+    th, tab, wsb = borrow(theta), borrow(spec.table), borrowed_workspace(ws)
     check.network_fits(th, tab, spec.loss, wsb, True)
-    check.pass_fits(tab, Xb, borrow(Y), borrow(order), batch_size)
-    check.pass_arrays_apart(th, wsb, Xb)
+    check.pass_fits(tab, th, wsb, borrow(X), borrow(Y), borrow(order), batch_size)
 
 
 @jit
@@ -272,19 +272,15 @@ def epoch(theta, spec, ws, X, Y, order, lr, l2, batch_size):
     (``_epoch_nopython``).
     """
     path = getattr(plain_path, "py_func", plain_path)(batch_size, l2, theta)
-    _epoch_checks(path, theta, spec, ws, X, Y, order, lr, l2, batch_size)
+    _epoch_checks(theta, spec, ws, X, Y, order, batch_size)
     opt, drop = getattr(_plain_state, "py_func", _plain_state)(theta, lr, l2)
-    if path == BATCHES:
-        return sgd_batches(theta, spec, ws, opt, drop, X, Y, order, batch_size)
-    if path == EXAMPLES_DECAY:
-        return sgd_examples_decay(theta, spec, ws, opt, drop, X, Y, order)
-    return sgd_examples(theta, spec, ws, opt, drop, X, Y, order)
+    return _plain_skeleton(path, theta, spec, ws, opt, drop, X, Y, order, batch_size)
 
 
 @jit
-def _epoch_checks(path, theta, spec, ws, X, Y, order, lr, l2, batch_size):
-    """``epoch``'s argument checks from Python (ValueError)."""
-    path_fits(path, batch_size, l2, theta)
+def _epoch_checks(theta, spec, ws, X, Y, order, batch_size):
+    """``epoch``'s argument checks from Python (ValueError); its path needs none, it is
+    ``plain_path``'s own choice."""
     _epoch_args_fit(theta, spec, ws, X, Y, order, batch_size)
 
 

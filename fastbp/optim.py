@@ -40,9 +40,7 @@ def _epoch_args_fit(theta, spec, ws, opt, drop, X, Y, order, batch_size):
     th, wsb, optb, dropb = borrowed(theta, ws, opt, drop)
     tab = borrow(spec.table)
     _args_fit(th, tab, spec.loss, wsb, optb, dropb)
-    Xb = borrow(X)
-    check.pass_fits(tab, Xb, borrow(Y), borrow(order), batch_size)
-    check.pass_arrays_apart(th, wsb, Xb)
+    check.pass_fits(tab, th, wsb, borrow(X), borrow(Y), borrow(order), batch_size)
 
 
 def epoch(theta, spec, ws, opt, drop, X, Y, order, batch_size):

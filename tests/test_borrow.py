@@ -118,6 +118,27 @@ def test_as_row_is_a_borrowed_one_row_view_of_any_1d_array():
     assert second_of_row(strided) == (1, 4, 13.0) and strided[1] == 13.0
 
 
+def test_disjoint_agrees_with_numpys_byte_bounds():
+    # _jit.disjoint (compiled: address spans in LLVM) against NumPy's byte_bounds on views
+    # of one buffer: reversed, strided, 2-D, transposed, empty, and another array
+    from fastbp._jit import disjoint
+    try:
+        from numpy.lib.array_utils import byte_bounds
+    except ImportError:  # NumPy < 2
+        byte_bounds = np.byte_bounds
+
+    base = np.zeros(64)
+    grid = base[:48].reshape(6, 8)
+    views = [base[:10], base[10:20], base[5:15], base[::-1], base[60:], base[::7],
+             base[3:3], grid, grid.T, grid[::2, ::3], grid[::-1, 4:], grid[5:, :], np.zeros(5)]
+    call = njit(lambda a, b: disjoint(a, b))
+    for a in views:
+        for b in views:
+            (alo, ahi), (blo, bhi) = byte_bounds(a), byte_bounds(b)
+            want = ahi <= blo or bhi <= alo
+            assert call(a, b) == want, (a.shape, a.strides, b.shape, b.strides)
+
+
 @njit
 def _allocate(x):
     b = borrow(x)
