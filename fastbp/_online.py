@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _checks as check
 from ._blocks import forward, out_slot
-from ._jit import U, borrow, inline, jit
+from ._jit import U, borrow, inline, jit, units_rows
 from .layout import SIZES
 
 # the dtypes of x / y that ``load`` converts (others take the full path)
@@ -122,7 +122,8 @@ def _predict_checks(th, tab, loss_code, ub, ob):
     check.units_fit(ub, n_units)
     if ob.shape[0] != out_slot(tab)[1]:
         raise ValueError("out must have n_outputs entries")
-    return ub[0], ub[1]
+    z, a, _, _ = units_rows(ub)
+    return z, a
 
 
 @inline

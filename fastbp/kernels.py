@@ -51,7 +51,7 @@ from ._blocks import (apply_gradient as apply_gradient_block, backward_accumulat
                       backward_accumulate_block, backward_update as backward_update_block,
                       cost as cost_block, forward as forward_block, load_row,
                       out_slot, output_delta as output_delta_block, zero)
-from ._jit import JIT_DISABLED, U, as_row, borrow, cast_like, inline, jit, nopython_form
+from ._jit import JIT_DISABLED, U, as_row, borrow, cast_like, inline, jit, nopython_form, units_rows
 from .dropout import Dropout
 from .epochs import borrowed_workspace, sgd_batches, sgd_examples, sgd_examples_decay
 from .layout import ACT, SIZES, W_OFF
@@ -428,10 +428,9 @@ def checked_step(theta, table, loss_code, units, x, y, lr_buf, backup):
             return 1, 0.0
     if not _targets_ok(tab, loss_code, yb):
         return 1, 0.0
-    zb = ub[0]  # views of a borrowed array are not reference counted either
-    ab = ub[1]
-    db = ub[2]
-    mb = ub[3]
+    # the rows borrowed, as the passes see ws.z, ws.a, ...: of the same types, so the
+    # helpers a fit compiled (activations, losses, row sweeps) serve this kernel too
+    zb, ab, db, mb = units_rows(ub)
     P = U(th.shape[0])
     for p in range(P):
         bk[p] = th[p]

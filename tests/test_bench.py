@@ -119,6 +119,18 @@ def test_bench_command_runs(capfd):
     assert "| tiny 2-4-1 | float64 | 1 | fastbp |" in out and "| numpy |" in out
 
 
+def test_cold_path_times_runs_each_path_in_order_in_one_fresh_process():
+    # the cold-start figures of `fastbp bench --startup`: each path's seconds, in order,
+    # from one child process with an empty numba cache (state carries from path to path)
+    paths = (("predict", "p = net().predict(X)"), ("shape", "assert p.shape == (20, 1)"))
+    times = bench.cold_path_times(paths)
+    assert list(times) == ["predict", "shape"]
+    assert all(isinstance(t, float) and t > 0 for t in times.values())
+    assert [label for label, _ in bench.COLD_PATHS][:2] == ["plain SGD", "batch_size=32"]
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        bench.cold_path_times((("bad", "1 / 0"),))
+
+
 def test_bench_command_rejects_unknown_case(capfd):
     from fastbp.cli import main
 

@@ -112,7 +112,17 @@ for bs in (1, 4):
 assert counts() == (2, 1) and not epochs.train.signatures, (counts(), epochs.train.signatures)
 # nor do partial_fit's kernel and kernels.sgd_step in a user's loop (their code is the global
 # rules.SGD: as a module attribute, rules.SGD, numba's pruning did not see it)
+# ... and reuse the helpers the fits compiled, as does a one-row predict: their kernels
+# borrow the workspace's rows as the passes do (a plain units[0] row is a type of its own,
+# for which a first partial_fit after a fit compiled every helper again)
+from fastbp import _jit, activations, losses
+helpers = [o for m in (_blocks, activations, losses) for o in vars(m).values()
+           if isinstance(o, _jit._CompiledOnly)]
+before = {h.py_func.__name__: len(h.signatures) for h in helpers}
 net.partial_fit(X[0], Y[0], lr=0.1)
+net.predict(X[0])
+after = {h.py_func.__name__: len(h.signatures) for h in helpers}
+assert after == before and before["activate"] == 1, (before, after)
 import numba
 @numba.njit
 def user_loop(theta, spec, ws, X, Y, lr):

@@ -15,7 +15,8 @@ not installed is reported as such, never required.
 """
 from .cases import CASES, LR, N_CHECK, Case, make_data, make_network
 from .command import main
-from .costs import optimizer_costs, parallel_speedups, startup_times, step_costs
+from .costs import (COLD_PATHS, cold_path_times, optimizer_costs, parallel_speedups,
+                    startup_times, step_costs)
 from .floor import flops_per_example, gemm_peak_flops, gemm_rates, sweep, sweep_seconds
 from .peers import IMPLS, SLOW, BaselineImpl, FastbpImpl, Impl, JaxImpl, TorchImpl
 from .peers_online import DeepRiverImpl, FastbpRiverImpl, SklearnImpl
@@ -23,7 +24,8 @@ from .roofline import roofline_seconds
 from .suites import Result, agreement_tolerance, format_table, measure, time_run
 
 __all__ = ["CASES", "LR", "N_CHECK", "Case", "make_data", "make_network", "main",
-           "optimizer_costs", "parallel_speedups", "startup_times", "step_costs", "IMPLS",
+           "COLD_PATHS", "cold_path_times", "optimizer_costs", "parallel_speedups",
+           "startup_times", "step_costs", "IMPLS",
            "SLOW", "BaselineImpl", "FastbpImpl", "Impl", "JaxImpl", "TorchImpl",
            "roofline_seconds", "flops_per_example", "gemm_peak_flops", "gemm_rates", "sweep",
            "sweep_seconds", "SklearnImpl", "DeepRiverImpl", "FastbpRiverImpl", "Result", "agreement_tolerance", "format_table", "measure",

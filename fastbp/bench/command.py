@@ -24,7 +24,7 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="fewer rows and repeats (~10x faster)")
     p.add_argument("--peers", default=",".join(PEER_NAMES),
                    help="implementations besides fastbp (comma-separated; '' for none)")
-    p.add_argument("--startup", action="store_true", help="also time import and first fit")
+    p.add_argument("--startup", action="store_true", help="also time import, first fit, and the first use of each further path")
     p.add_argument("--parallel", action="store_true",
                    help="also time Python threads, populations and Hogwild on 2 threads, and "
                         "the cost of one sgd_step from user @njit code and from Python")
@@ -100,6 +100,8 @@ def main(argv=None):
         print(f"import fastbp: {st['import_s']:.3f} s; first fit in a fresh process: "
               f"{st['first_fit_cold_cache_s']:.2f} s with an empty numba cache, "
               f"{st['first_fit_warm_cache_s']:.3f} s with a warm cache")
+        print("first use of each path, one after the other in a fresh process with an empty "
+              "cache (s): " + "; ".join(f"{k} {v:.2f}" for k, v in st["cold_paths"].items()))
     return 0
 
 

@@ -132,14 +132,47 @@ def step_costs(case_name="tiny", dtype="float64", n=200_000):
 
 
 # ---------------------------------------------------------------------------- start-up
-def startup_times(python=None):
-    """Seconds for ``import fastbp``, and for a first fit in a fresh process with an empty
-    numba cache and with a warm one (kernels use ``cache=True``)."""
-    import subprocess
-    import sys
+#: what a first use compiles, path by path, in the order ``startup_times`` runs them in one
+#: fresh process with an empty numba cache: (label, the call; ``fit(**kw)`` is one epoch of
+#: a 2-4-1 network on 20 rows). Each path's time is what it adds to the ones before it.
+COLD_PATHS = (
+    ("plain SGD", "fit()"),
+    ("batch_size=32", "fit(batch_size=32)"),
+    ("l2=1e-4", "fit(l2=1e-4)"),
+    ("dropout=0.2", "fit(dropout=0.2)"),
+    ("momentum", "fit(optimizer='momentum')"),
+    ("adam", "fit(optimizer='adam')"),
+    ("adam, batch_size=32", "fit(optimizer='adam', batch_size=32)"),
+    ("float32", "fit(dtype='float32')"),
+    ("Population.fit", "fastbp.Population([2, 4, 1], 2, seeds=[0, 1]).fit(X, Y, epochs=1)"),
+    ("kernels.epoch", "kernels.epoch(net().theta, net().spec, net().workspace(), X, Y, "
+                      "np.arange(20), 0.1, 0.0, 1)"),
+    ("partial_fit", "net().partial_fit(X[0], Y[0])"),
+)
+
+_PATHS_CODE = """\
+import json, sys, time
+import numpy as np
+import fastbp
+from fastbp import kernels
+X = np.random.default_rng(0).random((20, 2)); Y = (X[:, :1] > .5).astype(float)
+def net(dtype='float64'):
+    return fastbp.Network([2, 4, 1], seed=0, dtype=dtype)
+def fit(dtype='float64', **kw):
+    net(dtype).fit(X.astype(dtype), Y.astype(dtype), epochs=1, lr=0.1, **kw)
+for label, call in json.loads(sys.argv[1]):
+    t = time.perf_counter()
+    exec(call)
+    print(json.dumps([label, time.perf_counter() - t]), flush=True)
+"""
+
+
+def startup_times(python=None, paths=COLD_PATHS):
+    """Seconds for ``import fastbp``, for a first fit in a fresh process with an empty
+    numba cache and with a warm one (kernels use ``cache=True``), and (``cold_paths``) for
+    each of ``paths`` in one more such process (``cold_path_times``)."""
     import tempfile
 
-    python = python or sys.executable
     fit_code = ("import time; t0 = time.perf_counter(); import fastbp, numpy as np; "
                 "net = fastbp.Network([4, 3, 2], output='softmax', seed=0); "
                 "net.fit(np.ones((4, 4)), np.array([0, 1, 0, 1]), epochs=1); "
@@ -148,14 +181,35 @@ def startup_times(python=None):
                    "print(time.perf_counter() - t0)")
     out = {}
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-
-        def run(code):
-            p = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True,
-                               check=True)
-            return float(p.stdout.strip().splitlines()[-1])
-
-        out["import_s"] = min(run(import_code) for _ in range(3))
-        out["first_fit_cold_cache_s"] = run(fit_code)
-        out["first_fit_warm_cache_s"] = min(run(fit_code) for _ in range(3))
+        out["import_s"] = min(float(_run(python, cache, import_code)[-1]) for _ in range(3))
+        out["first_fit_cold_cache_s"] = float(_run(python, cache, fit_code)[-1])
+        out["first_fit_warm_cache_s"] = min(float(_run(python, cache, fit_code)[-1])
+                                            for _ in range(3))
+    if paths:
+        out["cold_paths"] = cold_path_times(paths, python)
     return out
+
+
+def cold_path_times(paths=COLD_PATHS, python=None):
+    """{label: seconds} of each (label, call) of ``paths`` (as ``COLD_PATHS``), run one
+    after the other in one fresh process with an empty numba cache: what each compiles on
+    top of the ones before it."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        lines = _run(python, cache, _PATHS_CODE, json.dumps([list(p) for p in paths]))
+    return dict(json.loads(line) for line in lines)
+
+
+def _run(python, cache, code, *args):
+    """stdout lines of ``python -c code *args`` with numba's cache in ``cache``."""
+    import subprocess
+    import sys
+
+    p = subprocess.run([python or sys.executable, "-c", code, *args], capture_output=True,
+                       text=True, env=dict(os.environ, NUMBA_CACHE_DIR=cache))
+    if p.returncode:
+        raise RuntimeError(f"the timed child process failed (exit {p.returncode}):\n"
+                           f"{p.stderr[-2000:]}")
+    return p.stdout.strip().splitlines()

@@ -13,7 +13,7 @@ from .. import _checks as check
 from .. import rules
 from .._blocks import backward_update, forward, output_delta
 from .._fpenv import flushing, restore
-from .._jit import U, as_row, borrow, jit
+from .._jit import U, as_row, borrow, jit, units_rows
 from ..kernels import _targets_ok, _finite_or_restore
 
 
@@ -55,7 +55,7 @@ def checked_opt_step(theta, table, loss_code, units, x, y, code, hp, m, v, t, ba
     for p in range(nv):
         bk[2, p] = vb[p]
     t_before = tb[0]
-    zb, ab, db, maskb = ub[0], ub[1], ub[2], ub[3]
+    zb, ab, db, maskb = units_rows(ub)
     for k in range(U(xb.shape[0])):
         ab[k] = xb[k]
     env = flushing()  # the moments decay and would stick as subnormals (fastbp._fpenv)
