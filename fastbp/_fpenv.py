@@ -13,10 +13,14 @@ default (``torch.set_flush_denormal``).
 
 So every epoch pass sets both bits on entry and restores the caller's register on return
 (``flushing`` / ``restore``), and so do the stateful optimisers' one-step kernels
-(``optim.step``, the River learner's step), whose moments persist from call to call: the
+(``optim.step``, the River learner's step), whose moments persist from call to call, and
+``partial_fit``'s one-example kernel (``kernels.checked_step``), whose result must be its
+full path's (an epoch pass) bit for bit: without, a float32 2-1 network initialised at zero
+took weights of 5e-41 from one example where the pass and ``fit`` leave 0 (test). The
 thread's environment outside them is untouched, and each thread of a parallel kernel sets
-its own. Plain SGD's one-step kernels (``kernels.sgd_step``, ``partial_fit``) keep no
-decaying state and leave the register alone (two writes per step cost 2-4-1 6%). A value
+its own. Plain SGD's public one-step kernel (``kernels.sgd_step``, for a user's @njit loop)
+keeps no decaying state and leaves the register alone (two writes per step cost 2-4-1 6%):
+a subnormal there stays one. A value
 that would have been subnormal becomes zero inside the pass; parameters move by less than
 their own ulp from such a value, so they match the NumPy baseline's IEEE arithmetic in every
 test here. On a machine that is

@@ -52,6 +52,7 @@ from ._blocks import (apply_gradient as apply_gradient_block, backward_accumulat
                       cost as cost_block, forward as forward_block, load_row,
                       out_slot, output_delta as output_delta_block, zero)
 from ._jit import JIT_DISABLED, U, as_row, borrow, cast_like, inline, jit, nopython_form, units_rows
+from ._fpenv import flushing, restore
 from .dropout import Dropout
 from .epochs import borrowed_workspace, sgd_batches, sgd_examples, sgd_examples_decay
 from .layout import ACT, SIZES, W_OFF
@@ -434,14 +435,20 @@ def checked_step(theta, table, loss_code, units, x, y, lr_buf, backup):
     P = U(th.shape[0])
     for p in range(P):
         bk[p] = th[p]
+    # subnormals flushed as partial_fit's full path (an epoch pass) flushes them: the same
+    # bits either way (fastbp._fpenv)
+    env = flushing()
     _one_example(ab, xb, U(xb.shape[0]))
     forward_block(th, tab, zb, ab, 0)
     cost = output_delta_block(tab, loss_code, zb, ab, db, as_row(yb), U(0))
-    if not np.isfinite(cost):
+    finite = np.isfinite(cost)
+    if finite:
+        none = th[:0]
+        backward_update_block(SGD, False, th, none, none, _sgd_consts(th, lr),
+                              cast_like(th, 0.0), tab, zb, ab, db, mb, False, 0)
+    restore(env)
+    if not finite:
         return 2, cost  # nothing was changed
-    none = th[:0]
-    backward_update_block(SGD, False, th, none, none, _sgd_consts(th, lr),
-                          cast_like(th, 0.0), tab, zb, ab, db, mb, False, 0)
     if not _finite_or_restore(th, bk):
         return 2, cost
     return 0, cost
