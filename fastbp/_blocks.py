@@ -518,9 +518,8 @@ def sgd_mean(theta, lr, l2, p0, n, x, x0, mb):
     """Plain SGD's ``mean_step``, theta[p0:p0+n] -= (lr / mb) x[x0:x0+n] (+ lr l2 w):
     compiled once per dtype and called, not inlined twice into each mini-batch pass (with
     the products of ``fastbp._batch``, a first batch_size=32 fit after a plain one 2.5 ->
-    1.8-1.96 s, fresh cache, pinned). Out of line, LLVM no longer reassociated the step
-    differently by context; the factor lr / mb is now written out once per call
-    (``sgd_rows``' MEAN), as ``apply_gradient`` already computed it."""
+    1.8-1.96 s, fresh cache, pinned). Its factor lr / mb is written out once per call
+    (``sgd_rows``' MEAN), as LLVM arranged it anyway."""
     sgd_rows(MEAN, l2 != 0.0, theta, lr, l2, p0, U(1), n, x, x0, x, x0, mb, x, x, x0)
 
 
