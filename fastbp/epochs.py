@@ -84,7 +84,10 @@ def _examples_pass(code, dropout, decay):
         if n == 0:
             return total
         env = flushing()  # subnormals flushed to zero inside the pass (fastbp._fpenv)
-        k = rules.consts(opt.code, opt.hp, np.int64(0))  # int64: as next_consts calls it
+        if c == SGD:  # a constant: numba prunes the other branch before typing
+            k = rules.plain_consts(opt.hp)
+        else:
+            k = rules.consts(opt.code, opt.hp, np.int64(0))  # int64: as next_consts calls it
         load_row(a, X, U(order[0]), n0)
         layer_forward(theta, tab, z, a, 0)
         if dropping:
@@ -157,7 +160,11 @@ def _batches_pass(code, dropout):
                                       U(order[start + e]))
             for e in range(nb, nb4):
                 zero(D[e], o, n_out)
-            backward_update_batch(c, theta, m, v, rules.next_consts(opt), l2, tab, Z, A, D, M,
+            if c == SGD:  # a constant, as in the per-example pass
+                k = rules.plain_consts(opt.hp)
+            else:
+                k = rules.next_consts(opt)
+            backward_update_batch(c, theta, m, v, k, l2, tab, Z, A, D, M,
                                   S, nb4, nb, dropping)
             if dropping:
                 counter[0] += nb

@@ -93,6 +93,15 @@ def consts(code, hp, t):
     return Consts(hp[LR], hp[MU], b1, b2, one - b1, one - b2, hp[EPS], lr_t, np.int64(code))
 
 
+@inline
+def plain_consts(hp):
+    """``consts`` of plain SGD, which reads lr alone: for the passes whose optimiser is the
+    constant ``SGD``, which then compile neither ``consts`` nor Adam's powers (0.05 s of each
+    dtype's first fit)."""
+    zero = cast_like(hp, 0.0)
+    return Consts(hp[LR], zero, zero, zero, zero, zero, zero, hp[LR], np.int64(SGD))
+
+
 @internal
 def next_consts(opt):
     """The rules' scalars for the next step of the ``OptState`` opt (Adam: counts the
