@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _checks as check
 from ._blocks import forward, out_slot
-from ._jit import U, borrow, inline, jit, units_rows
+from ._jit import JIT_DISABLED, U, borrow, inline, jit, units_rows
 from .layout import SIZES
 
 # the dtypes of x / y that ``load`` converts (others take the full path)
@@ -69,11 +69,21 @@ def context(net):
                    np.inf if net.dtype == np.float64 else EXACT_DOUBLE)
 
 
-@jit
-def load(dst, src):
+def _load(dst, src):
     """dst[:] = src, each entry converted to dst's dtype (round to nearest, no warning)."""
     for k in range(dst.shape[0]):
         dst[k] = src[k]
+
+
+if JIT_DISABLED:
+    def load(dst, src):
+        """``_load`` as plain Python casting as the compiled one does: a value beyond the
+        dtype's range becomes inf (which the kernel refuses) without NumPy's overflow
+        warning, so the call goes on to the full path and its error as with the JIT."""
+        with np.errstate(over="ignore"):
+            _load(dst, src)
+else:
+    load = jit(_load)
 
 
 @jit
