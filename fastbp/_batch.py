@@ -40,10 +40,10 @@ the four-example blocks these replace -> these, with the mean taken as x * (1 / 
 (float64) and 66-86 (float32) against a single-thread GEMM peak of 67 and 148 (BLAS uses
 512-bit vectors; a "prefer-vector-width"="512" attribute on these kernels was no faster).
 """
-from . import activations as act
-from ._blocks import drop_layer, hidden_derivative, mean_step, offsets, zero
 from functools import partial
 
+from . import activations as act
+from ._blocks import drop_layer, hidden_derivative, mean_step, offsets, zero
 from ._jit import U, borrow, cast_like, flat, inline, internal
 from .layout import ACT
 

@@ -313,8 +313,9 @@ class Compiler(CompilerBase):
 
 
 class LinkOnlyLibrary(JITCodeLibrary):
-    """The code library of an ``_jit.internal`` helper: its optimised LLVM IR, which every
-    compiled caller links into its own module (as numba does with any callee), and no
+    """The code library of an ``_jit.internal`` helper: its LLVM IR (numba's per-function
+    optimisation only, ``_optimize_final_module``), which every compiled caller links into
+    its own module and optimises there (as numba does with any callee), and no
     machine code of its own, which nothing would call (the helper has no Python entry
     point). numba generated machine code for each helper on its own and again inside each
     caller: a first plain fit (fresh cache, 2-4-1, pinned) compiled 2.82-2.84 s with that
@@ -340,7 +341,7 @@ class LinkOnlyLibrary(JITCodeLibrary):
     def _finalize_final_module(self):
         full = self._final_module
         self._finalized = True  # _get_module_for_linking requires it
-        self._get_module_for_linking()  # the linkable copy of the optimised IR (kept)
+        self._get_module_for_linking()  # the linkable copy of the IR (kept)
         env = [str(gv) for gv in full.global_variables if gv.name.startswith("_ZN08NumbaEnv")]
         module = _llvm.parse_assembly("\n".join(env))
         module.triple, module.data_layout = full.triple, full.data_layout

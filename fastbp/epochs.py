@@ -85,7 +85,7 @@ def _examples_pass(code, dropout, decay):
             return total
         env = flushing()  # subnormals flushed to zero inside the pass (fastbp._fpenv)
         if c == SGD:  # a constant: numba prunes the other branch before typing
-            k = rules.plain_consts(opt.hp)
+            k = rules.sgd_consts(opt.hp, opt.hp[rules.LR])
         else:
             k = rules.consts(opt.code, opt.hp, np.int64(0))  # int64: as next_consts calls it
         load_row(a, X, U(order[0]), n0)
@@ -161,7 +161,7 @@ def _batches_pass(code, dropout):
             for e in range(nb, nb4):
                 zero(D[e], o, n_out)
             if c == SGD:  # a constant, as in the per-example pass
-                k = rules.plain_consts(opt.hp)
+                k = rules.sgd_consts(opt.hp, opt.hp[rules.LR])
             else:
                 k = rules.next_consts(opt)
             backward_update_batch(c, theta, m, v, k, l2, tab, Z, A, D, M,

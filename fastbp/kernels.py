@@ -51,19 +51,13 @@ from ._blocks import (apply_gradient as apply_gradient_block, backward_accumulat
                       backward_accumulate_block, backward_update as backward_update_block,
                       cost as cost_block, forward as forward_block, load_row,
                       out_slot, output_delta as output_delta_block, zero)
-from ._jit import JIT_DISABLED, U, as_row, borrow, cast_like, inline, jit, nopython_form, units_rows
 from ._fpenv import flushing, restore
+from ._jit import (JIT_DISABLED, U, as_row, borrow, cast_like, inline, jit, nopython_form,
+                   units_rows)
 from .dropout import Dropout
 from .epochs import borrowed_workspace, sgd_batches, sgd_examples, sgd_examples_decay
 from .layout import ACT, SIZES, W_OFF
 from .rules import SGD, OptState
-
-
-@inline
-def _sgd_consts(theta, lr):
-    """The rules' scalars of plain SGD at rate ``lr`` (it keeps no state)."""
-    zero_ = cast_like(theta, 0.0)
-    return rules.Consts(lr, zero_, zero_, zero_, zero_, zero_, zero_, lr, np.int64(rules.SGD))
 
 
 @inline
@@ -113,7 +107,7 @@ def backward_update(theta, spec, ws, lr, l2=0.0):
     th, tab, wsb = borrow(theta), borrow(spec.table), borrowed_workspace(ws)
     check.network_fits(th, tab, spec.loss, wsb, False)
     none = th[:0]  # plain SGD keeps no state
-    backward_update_block(SGD, l2 != 0.0, th, none, none, _sgd_consts(th, lr), l2,
+    backward_update_block(SGD, l2 != 0.0, th, none, none, rules.sgd_consts(th, lr), l2,
                           tab, wsb.z, wsb.a, wsb.delta, wsb.mask, False, 0)
 
 
@@ -137,7 +131,7 @@ def apply_gradient(theta, spec, ws, lr, l2, m):
     th, tab, wsb = borrow(theta), borrow(spec.table), borrowed_workspace(ws)
     check.network_fits(th, tab, spec.loss, wsb, True)
     none = th[:0]
-    apply_gradient_block(SGD, th, none, none, _sgd_consts(th, lr), l2, tab, wsb.grad, m)
+    apply_gradient_block(SGD, th, none, none, rules.sgd_consts(th, lr), l2, tab, wsb.grad, m)
 
 
 @jit
@@ -152,7 +146,7 @@ def sgd_step(theta, spec, ws, x, y, lr, l2=0.0):
     forward_block(th, tab, z, a, 0)
     cost = output_delta_block(tab, spec.loss, z, a, delta, as_row(yb), U(0))
     none = th[:0]
-    backward_update_block(SGD, l2 != 0.0, th, none, none, _sgd_consts(th, lr), l2, tab,
+    backward_update_block(SGD, l2 != 0.0, th, none, none, rules.sgd_consts(th, lr), l2, tab,
                           z, a, delta, mask, False, 0)
     return cost
 
@@ -444,7 +438,7 @@ def checked_step(theta, table, loss_code, units, x, y, lr_buf, backup):
     finite = np.isfinite(cost)
     if finite:
         none = th[:0]
-        backward_update_block(SGD, False, th, none, none, _sgd_consts(th, lr),
+        backward_update_block(SGD, False, th, none, none, rules.sgd_consts(th, lr),
                               cast_like(th, 0.0), tab, zb, ab, db, mb, False, 0)
     restore(env)
     if not finite:

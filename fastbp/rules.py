@@ -94,12 +94,13 @@ def consts(code, hp, t):
 
 
 @inline
-def plain_consts(hp):
-    """``consts`` of plain SGD, which reads lr alone: for the passes whose optimiser is the
-    constant ``SGD``, which then compile neither ``consts`` nor Adam's powers (0.05 s of each
+def sgd_consts(like, lr):
+    """``consts`` of plain SGD at rate ``lr``, which reads lr alone (the other scalars zero,
+    in ``like``'s dtype): for the kernels and passes whose optimiser is the constant
+    ``SGD``, which then compile neither ``consts`` nor Adam's powers (0.05 s of each
     dtype's first fit)."""
-    zero = cast_like(hp, 0.0)
-    return Consts(hp[LR], zero, zero, zero, zero, zero, zero, hp[LR], np.int64(SGD))
+    zero = cast_like(like, 0.0)
+    return Consts(lr, zero, zero, zero, zero, zero, zero, lr, np.int64(SGD))
 
 
 @internal

@@ -24,7 +24,8 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="fewer rows and repeats (~10x faster)")
     p.add_argument("--peers", default=",".join(PEER_NAMES),
                    help="implementations besides fastbp (comma-separated; '' for none)")
-    p.add_argument("--startup", action="store_true", help="also time import, first fit, and the first use of each further path")
+    p.add_argument("--startup", action="store_true",
+                   help="also time import, first fit, and the first use of each further path")
     p.add_argument("--parallel", action="store_true",
                    help="also time Python threads, populations and Hogwild on 2 threads, and "
                         "the cost of one sgd_step from user @njit code and from Python")
