@@ -146,13 +146,36 @@ def _row_sweeps_for(decay):
     of 6.9 s; as one function with PLAIN too, 9.1-9.4 s, of which this function 1.34 s; 0.95 s
     without PLAIN, with decay at run time (both loop bodies); 0.5 s now, for the body a fit
     uses (fresh cache, pinned). PLAIN's one-row loop already is one read-modify-write sweep
-    (one load of x per weight is what four rows would save)."""
+    (one load of x per weight is what four rows would save).
+
+    It also sweeps the rows left after the fours (and all rows of a layer narrower than 8
+    inputs) one by one (``rows_from``): inlined into each ``sgd_rows`` of a pass, those
+    loops were lowered by numba once per call site and, without the noalias promise, each
+    got LLVM's run-time overlap checks and a scalar fallback copy. Here, with ``offsets``
+    and ``sgd_bias`` out of line too, the per-example pass's IR fell from 2839 to 1659
+    statements (its row sweeps 936 -> 1483); the cold paths of ``bench.COLD_PATHS`` (fresh
+    cache, 2-4-1, one pinned core, wall, alternating, two runs each): plain SGD 2.02 ->
+    1.87-1.93 s, l2 1.51-1.56 -> 1.23-1.29, dropout 1.44-1.47 -> 1.03-1.06, float32 1.83-1.84
+    -> 1.56-1.60, the others equal. Per example (``kernels.epoch``, pinned, alternating) as
+    fast or faster: 784-100-10 float32 2.63-2.64 -> 2.48-2.52 µs, 64-32-10 float32
+    0.194-0.199 -> 0.184-0.189, 2-4-1 unchanged; the 184 configurations' thetas bit for bit
+    as before."""
 
     def row_sweeps(mode, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, bo):
+        one = cast_like(theta, 1.0)
+        first = U(0)
         if mode == BACK:
-            return in_fours(BACK, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z,
-                            bo)
-        return in_fours(FWD, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, bo)
+            if n >= U(8):
+                first = in_fours(BACK, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d,
+                                 z, bo)
+            rows_from(first, BACK, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, one,
+                      d, z, bo)
+        else:
+            if n >= U(8):
+                first = in_fours(FWD, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d,
+                                 z, bo)
+            rows_from(first, FWD, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, one,
+                      d, z, bo)
 
     # theta, delta (BACK) and z (FWD) are written; x and d are rows of the workspace's
     # activations or of the caller's X, never theta or another written buffer. Told so,
@@ -174,9 +197,8 @@ def sgd_rows(mode, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, s, d, 
     example's pre-activation), or for one range x[x0+i] (BIAS) or x[x0+i] / s + l2 * w
     (MEAN, zeroing x; the mean as x * (1 / s)).
 
-    Rows of W of 8 or more inputs go four at a time in BACK and FWD (``row_sweeps``), the
-    last 1-3 one by one; narrower rows (2-4-1) all one by one (a call for a sweep of a few
-    weights).
+    BACK and FWD are ``row_sweeps``' (rows of W of 8 or more inputs four at a time, the last
+    1-3 and narrower rows one by one); the other modes sweep one row at a time here.
 
     ``decay`` (l2 != 0) selects one of two loop bodies. Without decay, (lr dj) x is one
     multiply per weight instead of two (with the l2 body for both, 64-32-10 took 2.15
@@ -184,17 +206,23 @@ def sgd_rows(mode, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, s, d, 
     body is pruned before typing): with both bodies compiled in and chosen at run time,
     64-32-10 at l2 > 0 took 1.25 instead of 1.02 µs per example.
     """
+    if mode == BACK or mode == FWD:
+        if decay == False:  # noqa: E712 (a comparison numba folds on a constant)
+            row_sweeps(U(mode), theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, bo)
+        else:
+            row_sweeps_decay(U(mode), theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, bo)
+    else:
+        rows_from(U(0), mode, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, s, d, z, bo)
+
+
+@inline
+def rows_from(first, mode, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, s, d, z, bo):
+    """``sgd_rows`` one row at a time, from row ``first`` on (BACK and FWD: the rows
+    ``row_sweeps`` leaves after its fours; the other modes: all)."""
     one = cast_like(theta, 1.0)
     # the mean as x * (1 / s): one division per call (a division per weight took 784-100-10
     # at batch 32 from 8.2 to 9.1 µs per example, float64)
     inv = one / s if mode == MEAN else one
-    first = U(0)  # rows before it went four at a time
-    if (mode == BACK or mode == FWD) and n >= U(8):
-        if decay == False:  # noqa: E712 (a comparison numba folds on a constant)
-            first = row_sweeps(U(mode), theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, bo)
-        else:
-            first = row_sweeps_decay(U(mode), theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d,
-                                     z, bo)
     if decay == False:  # noqa: E712 (a comparison numba folds on a constant)
         for j in range(first, n_rows):
             dj = delta[do + j] if mode <= FWD else one
@@ -233,6 +261,16 @@ def sgd_rows(mode, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, s, d, 
                     x[x0 + i] = 0.0
             if mode == FWD:
                 z[do + j] = acc + theta[bo + j]
+
+
+@partial(internal, noalias=True)  # theta written, delta read
+def sgd_bias(theta, lr, p0, n, delta, do):
+    """Plain SGD on the n biases from p0, gradient delta[do:do+n] (``sgd_rows``' BIAS): one
+    compiled function per dtype, called by every layer's update; inlined, each pass lowered
+    it twice and LLVM gave each copy its overlap checks and a scalar fallback loop."""
+    one = cast_like(theta, 1.0)
+    sgd_rows(BIAS, False, theta, lr, cast_like(theta, 0.0), p0, U(1), n, delta, do, delta, do,
+             one, delta, delta, p0)
 
 
 @inline
@@ -304,10 +342,11 @@ optimizer_plain, optimizer_back, optimizer_bias, optimizer_mean = (
     _rows_for(PLAIN), _rows_for(BACK), _rows_for(BIAS), _rows_for(MEAN))
 
 
-@inline
+@internal
 def offsets(tab, l):
     """(n_in, n_out, W^l, b^l, a^l, a^(l+1)): layer l's sizes and where its weights, biases
-    and the units it reads and writes start."""
+    and the units it reads and writes start. A helper, not a block: its six indexed reads
+    and casts were ~220 of the per-example pass's IR statements (LLVM inlines it)."""
     return (U(tab[SIZES, l]), U(tab[SIZES, l + 1]), U(tab[W_OFF, l]), U(tab[B_OFF, l]),
             U(tab[U_OFF, l]), U(tab[U_OFF, l + 1]))
 
@@ -455,8 +494,7 @@ def backward_update(code, decay, theta, m, v, k, l2, tab, z, a, delta, mask, dro
             else:
                 sgd_rows(PLAIN, decay, theta, k.lr, l2, wo, n_out, n_in, delta, do, a, ai, one,
                          a, z, bo)
-            sgd_rows(BIAS, False, theta, k.lr, zero_l2, bo, U(1), n_out, delta, do, delta, do,
-                     one, a, z, bo)
+            sgd_bias(theta, k.lr, bo, n_out, delta, do)
         if l > 0:
             hidden_derivative(tab, z, a, delta, mask, l, dropout)
 
@@ -476,8 +514,7 @@ def first_layer_update_forward(code, decay, theta, m, v, k, l2, tab, z, a, delta
     do = U(tab[U_OFF, 1])  # delta^1, z^1, a^1
     zero_l2 = cast_like(theta, 0.0)
     if code == SGD:
-        sgd_rows(BIAS, False, theta, k.lr, zero_l2, bo, U(1), n_out, delta, do, delta, do, one,
-                 a, z, bo)
+        sgd_bias(theta, k.lr, bo, n_out, delta, do)
         sgd_rows(FWD, decay, theta, k.lr, l2, wo, n_out, n_in, delta, do, a, U(0), one, xn, z,
                  bo)
         for c in range(n_in):

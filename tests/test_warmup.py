@@ -306,9 +306,10 @@ def test_blocks_behind_constant_branches_are_not_inlined(monkeypatch):
     assert "drop_layer" not in stateful, stateful
     plain = _inlined_into(epochs.sgd_examples, "sgd", monkeypatch)
     assert "drop_layer" not in plain, plain
-    # backward_update's BACK and BIAS rows, the first layer's BIAS and FWD rows; not the
-    # input layer's PLAIN rows of backward_update, which the pass (lowest = 1) never runs
-    assert plain["sgd_rows"] == 4, plain
+    # backward_update's BACK rows and the first layer's FWD rows (the biases are a call of
+    # sgd_bias); not the input layer's PLAIN rows of backward_update, which the pass
+    # (lowest = 1) never runs
+    assert plain["sgd_rows"] == 2, plain
     assert "drop_layer" in _inlined_into(epochs.optimizer_examples_dropout, "adam", monkeypatch)
 
 
