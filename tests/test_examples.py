@@ -36,8 +36,13 @@ def test_digits_example_against_scikit_learn():
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_during_fit_leaves_a_consistent_model(tmp_path):
+    # The child handles SIGINT as an interactive Python does, whatever it inherits. Once, in
+    # a full local run, it was started with SIGINT and SIGQUIT ignored (as C's system()
+    # leaves them in its caller while a shell command runs; the source was not found), so
+    # Python kept ignoring SIGINT and the child trained on, and outlived the failed test.
     script = textwrap.dedent(f"""
-        import sys, numpy as np
+        import signal, sys, numpy as np
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.path.insert(0, {ROOT!r})
         import fastbp
         rng = np.random.default_rng(0)
@@ -53,10 +58,15 @@ def test_ctrl_c_during_fit_leaves_a_consistent_model(tmp_path):
             print("interrupted", len(h), ok, flush=True)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(1.5)
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=120)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:  # never leave the child training on (100000 epochs) after a failure
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     words = out.split()
     assert words[0] == "interrupted" and words[2] == "True", out
     assert int(words[1]) >= 1
