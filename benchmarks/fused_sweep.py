@@ -2,11 +2,12 @@
 
 The per-example step of a network such as 784-100-10 spends most of its time in one sweep
 over W^0: the update W -= lr delta x^T fused with the next example's first-layer products
-z = W_new x_next (``_blocks.row_sweeps`` in FWD mode, four rows at a time). The bench's
-floor (``fastbp.bench.floor.sweep``) is a plain read-modify-write sweep over the same
-weights: one load, one multiply-add and one store per weight. The fused sweep does the same
-memory traffic with twice the arithmetic and one more input row. This script times, on one
-layer of ``--rows`` x ``--inputs`` weights (all arrays on cache lines, best of ``--repeat``):
+z = W_new x_next (``_blocks.row_sweeps`` in FWD mode, four rows at a time, a last 1-3
+one by one). The bench's floor (``fastbp.bench.floor.sweep``) is a plain read-modify-write
+sweep over the same weights: one load, one multiply-add and one store per weight. The fused
+sweep does the same memory traffic with twice the arithmetic and one more input row. This
+script times, on one layer of ``--rows`` x ``--inputs`` weights (all arrays on cache lines,
+best of ``--repeat``):
 
     floor      the bench's sweep (rank-1 update only)
     fastbp     _blocks.row_sweeps(FWD): fastbp's fused sweep, as the epoch runs it

@@ -1,13 +1,16 @@
-"""The per-layer building blocks every kernel is composed of (inlined into their callers).
+"""The per-layer building blocks every kernel is composed of (inlined into their callers),
+and the helpers they call.
 
 Each block works on the flat buffers directly: theta, the layout table ``tab``
 (``Spec.table``) and a workspace's z / a / delta / mask buffers (layer l's units at
 ``tab[U_OFF, l]``), with unsigned indices (``fastbp._jit.U``). Blocks are compiled with
-``_jit.inline`` (inlined always), so an epoch kernel reaches LLVM as one function: no call
-overhead on layers of a few units, and every constant argument (a loop mode, the epoch's decay and
-dropout flags, which ``fastbp.epochs`` makes closure constants) folds before typing,
-leaving only the loop body that call site needs. The flags are tested in forms numba can
-fold (``if decay == False``, ``code != SGD`` with the global ``SGD``; not ``not decay`` or
+``_jit.inline`` (inlined always), so every constant argument (a loop mode, the epoch's decay
+and dropout flags, which ``fastbp.epochs`` makes closure constants) folds before typing,
+leaving only the loop body that call site needs. The loops a kernel would otherwise get
+many copies of are ``_jit.internal`` helpers, compiled once per dtype and linked into their
+callers, where LLVM inlines what it finds small enough (in plain SGD's per-example pass:
+``row_sweeps``, ``sgd_bias``, ``offsets``, ``forward_rows``; ``activate`` and the losses stay
+calls). The flags are tested in forms numba can fold (``if decay == False``, ``code != SGD`` with the global ``SGD``; not ``not decay`` or
 ``rules.SGD``): a branch it cannot fold is typed and compiled even where it never runs.
 
 Math (layers indexed from 0; the textbook numbers them from 1):
@@ -139,7 +142,8 @@ def in_fours(mode, decay, theta, lr, l2, p0, n_rows, n, delta, do, x, x0, d, z, 
 
 
 def _row_sweeps_for(decay):
-    """``in_fours`` for a run-time ``mode`` (BACK or FWD), with ``decay`` a constant: one
+    """A layer's sweep (``in_fours``, then ``rows_from``) for a run-time ``mode`` (BACK or
+    FWD), with ``decay`` a constant: one
     compiled function per decay for every layer, path and network of a dtype, called once
     per layer. Inlined into every ``sgd_rows`` instead (numba types an inlined body at every
     call site, the BIAS and MEAN ones included), the first plain fit compiled 12.0 s instead
@@ -180,9 +184,10 @@ def _row_sweeps_for(decay):
     # theta, delta (BACK) and z (FWD) are written; x and d are rows of the workspace's
     # activations or of the caller's X, never theta or another written buffer. Told so,
     # LLVM drops the overlap checks in front of each four-row sweep (25 per example on
-    # 784-100-10): per example 64-32-10 float32 0.239 -> 0.202-0.216 µs, 784-100-10
-    # float32 2.96-3.05 -> 2.73-2.92, float64 5.49-5.65 -> 5.32-5.55 (alternating
-    # processes, pinned); 184 configurations bit-identical
+    # 784-100-10; and of the one-row loops, since they moved in here): per example
+    # 64-32-10 float32 0.239 -> 0.202-0.216 µs, 784-100-10 float32 2.96-3.05 -> 2.73-2.92,
+    # float64 5.49-5.65 -> 5.32-5.55 (alternating processes, pinned); 184 configurations
+    # bit-identical
     return internal(row_sweeps, noalias=True)
 
 

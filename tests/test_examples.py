@@ -1,5 +1,6 @@
 """The examples run and show what they claim; a real Ctrl-C leaves a consistent model."""
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -59,7 +60,8 @@ def test_ctrl_c_during_fit_leaves_a_consistent_model(tmp_path):
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout.readline().strip() == "ready"
+        ready, _, _ = select.select([proc.stdout], [], [], 300)  # a cold compile is slow
+        assert ready and proc.stdout.readline().strip() == "ready"
         time.sleep(1.5)
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=120)
@@ -67,6 +69,7 @@ def test_ctrl_c_during_fit_leaves_a_consistent_model(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        proc.stdout.close()
     words = out.split()
     assert words[0] == "interrupted" and words[2] == "True", out
     assert int(words[1]) >= 1
