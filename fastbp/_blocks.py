@@ -10,8 +10,9 @@ leaving only the loop body that call site needs. The loops a kernel would otherw
 many copies of are ``_jit.internal`` helpers, compiled once per dtype and linked into their
 callers, where LLVM inlines what it finds small enough (in plain SGD's per-example pass:
 ``row_sweeps``, ``sgd_bias``, ``offsets``, ``forward_rows``; ``activate`` and the losses stay
-calls). The flags are tested in forms numba can fold (``if decay == False``, ``code != SGD`` with the global ``SGD``; not ``not decay`` or
-``rules.SGD``): a branch it cannot fold is typed and compiled even where it never runs.
+calls). The flags are tested in forms numba can fold (``if decay == False``, ``code != SGD``
+with the global ``SGD``; not ``not decay`` or ``rules.SGD``): a branch it cannot fold is
+typed and compiled even where it never runs.
 
 Math (layers indexed from 0; the textbook numbers them from 1):
     z^(l+1) = W^l a^l + b^l,  a^(l+1) = g(z^(l+1))
