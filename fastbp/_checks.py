@@ -99,9 +99,9 @@ def workspace_fits(ws, n_units, n_params, uses_grad):
 
 @inline
 def units_fit(units, n_units):
-    """The (4, n_units) ``Workspace.units`` array of ``checked_step``."""
+    """The (4, width >= n_units) ``Workspace.units`` array of ``checked_step``."""
     if units.shape[0] < 4 or units.shape[1] < n_units:
-        raise ValueError("units must have shape (4, n_units) of the spec: pass "
+        raise ValueError("units must have shape (4, n_units or more) of the spec: pass "
                          "Workspace.units of this network")
 
 

@@ -352,7 +352,7 @@ borrow_row = _borrow_row_python if JIT_DISABLED else _borrow_row
 
 @inline
 def units_rows(units):
-    """The four rows z, a, delta, mask of a workspace's ``units`` (4, n_units), borrowed:
+    """The four rows z, a, delta, mask of a workspace's ``units`` (4, width), borrowed:
     of the types the passes' ``ws.z``, ``ws.a``, ... have, so that a one-example kernel
     reuses the helpers (activations, losses, row sweeps) compiled for them. ``units[0]``
     is an ordinary array, a type of its own: a first ``partial_fit`` after a fit compiled

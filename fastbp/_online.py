@@ -65,7 +65,7 @@ def context(net):
                    np.empty(n_in, dtype=net.dtype), np.empty(n_out, dtype=net.dtype),
                    np.eye(n_out, dtype=net.dtype), struct.Struct(f"={n_in}d"), np.empty(n_in),
                    struct.Struct(f"={n_in}{'d' if net.dtype == np.float64 else 'f'}"),
-                   net.layout.n_units * net.dtype.itemsize,
+                   net.layout.units_width(net.dtype) * net.dtype.itemsize,
                    np.inf if net.dtype == np.float64 else EXACT_DOUBLE)
 
 

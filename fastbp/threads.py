@@ -62,7 +62,7 @@ def _part(order, t, k):
 @pjit
 def population_epoch(thetas, spec, units, grads, X, Y, orders, lrs, l2, batch_size, totals):
     """One epoch for every row of ``thetas`` (k, P) in parallel; row r visits ``orders[r]``
-    with learning rate ``lrs[r]``. ``units`` (k, 4, n_units) and ``grads`` (k, P) are one
+    with learning rate ``lrs[r]``. ``units`` (k, 4, width) and ``grads`` (k, P) are one
     workspace per row (the same kernel as ``Network.fit``). Writes each row's summed cost into
     ``totals[r]``."""
     for r in prange(thetas.shape[0]):
@@ -73,7 +73,7 @@ def population_epoch(thetas, spec, units, grads, X, Y, orders, lrs, l2, batch_si
 @pjit
 def hogwild_epoch(theta, spec, units, grads, X, Y, order, lr, l2, totals):
     """Per-example SGD over ``order`` split into len(totals) contiguous parts, one thread
-    each, all updating ``theta`` in place without locks. ``units`` (k, 4, n_units) and
+    each, all updating ``theta`` in place without locks. ``units`` (k, 4, width) and
     ``grads`` (k, P) are one workspace per thread."""
     k = totals.shape[0]
     for t in prange(k):
@@ -87,9 +87,9 @@ def workspace_of(units, grads, r):
 
 
 def workspaces(layout, k, dtype):
-    """k stacked workspaces: units (k, 4, n_units) and grads (k, P)."""
-    return (np.zeros((k, 4, layout.n_units), dtype=dtype),
-            np.zeros((k, layout.n_params), dtype=dtype))
+    """k stacked workspaces: units (k, 4, width) (``Layout.units``: every row on a cache
+    line) and grads (k, P)."""
+    return layout.units(dtype, k), np.zeros((k, layout.n_params), dtype=dtype)
 
 
 def _choose_layer():

@@ -106,3 +106,29 @@ def test_theta_starts_on_a_cache_line_however_the_network_was_made(tmp_path, dty
         assert z.ctypes.data % ALIGN == 0 and z.flags.c_contiguous and z.flags.writeable
         c = aligned_copy(np.arange(n, dtype=dtype))
         assert c.ctypes.data % ALIGN == 0 and np.array_equal(c, np.arange(n))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("sizes", [[2, 4, 1], [5, 7, 3], [64, 32, 10], [3, 17, 9, 2]])
+def test_workspace_rows_start_on_cache_lines(sizes, dtype):
+    # the first layer's sweep reads the input slot a^0 once per four rows: each row of a
+    # workspace's units starts on a line (Layout.units), as theta does; z, a, delta and mask
+    # stay n_units long, views of those rows, for a network's own, a fresh, an unpickled
+    # network's and Population's stacked workspaces
+    import pickle
+
+    from fastbp.layout import ALIGN
+    from fastbp.threads import workspace_of, workspaces
+
+    net = fastbp.Network(sizes, dtype=dtype, seed=0)
+    n, width = net.layout.n_units, net.layout.units_width(dtype)
+    assert width >= n and width * np.dtype(dtype).itemsize % ALIGN == 0
+    units, grads = workspaces(net.layout, 3, dtype)
+    stacked = [workspace_of(units, grads, r) for r in range(3)]
+    for ws in [net.workspace(), net._ws, pickle.loads(pickle.dumps(net))._ws] + stacked:
+        assert ws.units.shape == (4, width) and not ws.units.any()
+        for k, row in enumerate((ws.z, ws.a, ws.delta, ws.mask)):
+            assert row.shape[0] >= n and row.ctypes.data % ALIGN == 0
+            assert row.ctypes.data == ws.units[k].ctypes.data
+    for ws in (net.workspace(), net._ws):
+        assert ws.z.shape == ws.a.shape == ws.delta.shape == ws.mask.shape == (n,)
