@@ -12,6 +12,7 @@ import numpy as np
 from . import activations as act
 from . import init as _init
 from . import losses
+from .layout import aligned_array
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -187,18 +188,20 @@ def _overflow_fix(dtype):
     return "scale the data"
 
 
-def _cast_finite(name, arr, dtype):
-    """``arr`` as a C-contiguous array of ``dtype`` whose values are all finite.
+def _cast_finite(name, arr, dtype, aligned=False):
+    """``arr`` as a C-contiguous array of ``dtype`` whose values are all finite; with
+    ``aligned``, a copy it has to make starts on a cache line (``layout.aligned_array``).
 
     Finiteness is checked after the cast, on what the kernels will see: 1e39 is finite as a
     float64 but inf as a float32 (and a longdouble 1e400 is inf as a float64). Non-finite
     input gets the "remove or impute" message, overflow in the cast the "scale" one.
     """
-    if arr.dtype == dtype:  # the usual case: no cast, and no errstate to enter (~1 us)
-        out = np.ascontiguousarray(arr)
+    if arr.dtype == dtype and (arr.flags.c_contiguous or not aligned):
+        out = np.ascontiguousarray(arr)  # the usual case: no cast, no errstate (~1 us)
     else:
         with np.errstate(over="ignore"):  # overflow is reported below, by name
-            out = np.ascontiguousarray(arr, dtype=dtype)
+            out = (aligned_array(arr, dtype) if aligned
+                   else np.ascontiguousarray(arr, dtype=dtype))
     if not np.isfinite(out).all():
         _check_finite(name, arr)  # NaN or Inf already in the input
         bad = ~np.isfinite(out)
@@ -249,7 +252,7 @@ def check_X(X, n_inputs, dtype, name="X", allow_1d=False):
                          f"has sizes[0] = {n_inputs} units")
     if arr.shape[0] == 0:
         raise ValueError(f"{name} has no rows (shape {arr.shape}); at least one example is needed")
-    return _cast_finite(name, arr, dtype), was_1d
+    return _cast_finite(name, arr, dtype, aligned=True), was_1d
 
 
 def check_Y(Y, n_rows, n_outputs, output, loss, dtype, name="Y"):

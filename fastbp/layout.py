@@ -37,13 +37,35 @@ SIZES, W_OFF, B_OFF, U_OFF, ACT = range(5)
 ALIGN = 64
 
 
-def aligned_zeros(n, dtype):
-    """A zero 1-D array of ``n`` entries of ``dtype`` whose data start on an ``ALIGN``-byte
-    boundary (a view into a slightly larger buffer)."""
+def aligned_empty(n, dtype):
+    """An uninitialised 1-D array of ``n`` entries of ``dtype`` whose data start on an
+    ``ALIGN``-byte boundary (a view into a slightly larger buffer)."""
     dtype = np.dtype(dtype)
-    buf = np.zeros(n * dtype.itemsize + ALIGN, dtype=np.uint8)
+    buf = np.empty(n * dtype.itemsize + ALIGN, dtype=np.uint8)
     start = -buf.ctypes.data % ALIGN
     return buf[start:start + n * dtype.itemsize].view(dtype)
+
+
+def aligned_zeros(n, dtype):
+    """``aligned_empty`` filled with zeros."""
+    out = aligned_empty(n, dtype)
+    out[:] = 0
+    return out
+
+
+def aligned_array(arr, dtype, rows=None):
+    """A C-contiguous copy of ``arr`` (of its ``rows`` along the first axis, if given) cast
+    to ``dtype`` as NumPy's ``astype`` casts, starting on an ``ALIGN``-byte boundary: the
+    data a pass reads, whose rows then start on a cache line wherever the row length is a
+    whole number of lines (784 float32 inputs are 49 lines)."""
+    shape = arr.shape if rows is None else (len(rows),) + arr.shape[1:]
+    out = aligned_empty(int(np.prod(shape)), dtype).reshape(shape)
+    if rows is None:
+        np.copyto(out, arr, casting="unsafe")
+    else:
+        # valid indices (NumPy buffers ``out`` in its default mode, "raise": a second copy)
+        np.take(arr, rows, axis=0, out=out, mode="clip")
+    return out
 
 
 def aligned_copy(arr):

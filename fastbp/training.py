@@ -16,6 +16,7 @@ import numpy as np
 from . import _validation as v
 from . import kernels, optim, options, threads
 from .epochs import plain_sgd, run as run_epoch
+from .layout import aligned_array
 
 
 class History:
@@ -228,7 +229,7 @@ def train(net, X, Y, opts, state=None):
                              f"validation; both need at least one")
         perm = rng.permutation(X.shape[0])
         Xv, Yv = X[perm[-n_val:]], Y[perm[-n_val:]]
-        X, Y = np.ascontiguousarray(X[perm[:-n_val]]), np.ascontiguousarray(Y[perm[:-n_val]])
+        X, Y = aligned_array(X, X.dtype, perm[:-n_val]), np.ascontiguousarray(Y[perm[:-n_val]])
 
     n = X.shape[0]
     dt = net.dtype.type

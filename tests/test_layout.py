@@ -132,3 +132,33 @@ def test_workspace_rows_start_on_cache_lines(sizes, dtype):
             assert row.ctypes.data == ws.units[k].ctypes.data
     for ws in (net.workspace(), net._ws):
         assert ws.z.shape == ws.a.shape == ws.delta.shape == ws.mask.shape == (n,)
+
+
+def test_the_copies_fit_makes_of_X_start_on_a_cache_line(monkeypatch):
+    # a pass reads each example's row once per four rows of W^0: where fit has to copy X (a
+    # cast, another memory order, the rows left after a validation split) the copy starts
+    # on a line (layout.aligned_array); an X of the network's dtype in C order is not copied
+    from fastbp import _validation, training
+    from fastbp.layout import ALIGN, aligned_array
+
+    rng = np.random.default_rng(0)
+    X = rng.random((41, 16))
+    for src, dtype in [(X, "float32"), (np.asfortranarray(X), "float64"), (X[::2], "float64")]:
+        out, _ = _validation.check_X(src, 16, np.dtype(dtype))
+        assert out.ctypes.data % ALIGN == 0 and out.flags.c_contiguous
+        assert np.array_equal(out, np.asarray(src, dtype))
+    same, _ = _validation.check_X(X, 16, np.dtype("float64"))
+    assert same is X
+    rows = rng.permutation(41)[:30]
+    part = aligned_array(X, np.float32, rows)
+    assert part.ctypes.data % ALIGN == 0 and np.array_equal(part, X[rows].astype(np.float32))
+    seen = []
+    real = training.run_epoch
+
+    def spy(theta, spec, ws, opt, drop, X, *args):
+        seen.append(X.ctypes.data % ALIGN)
+        return real(theta, spec, ws, opt, drop, X, *args)
+
+    monkeypatch.setattr(training, "run_epoch", spy)
+    fastbp.Network([16, 5, 1], seed=0).fit(X, X[:, :1], epochs=1, validation_fraction=0.25)
+    assert seen == [0]
