@@ -196,8 +196,9 @@ class Network:
     def _scalar(self, x):
         return self.dtype.type(x)
 
-    def _xy(self, X, Y):
-        X, _ = v.check_X(X, self.sizes[0], self.dtype)
+    def _xy(self, X, Y, aligned=False):
+        """(X, Y) validated as the kernels take them; ``aligned``: see ``check_X``."""
+        X, _ = v.check_X(X, self.sizes[0], self.dtype, aligned=aligned)
         Y = v.check_Y(Y, X.shape[0], self.sizes[-1], self.output, self.loss_name, self.dtype)
         return X, Y
 

@@ -121,7 +121,7 @@ class Population:
         lrs = np.array([opts.lr] * k if np.ndim(lr) == 0 else
                        [options.check("lr", r, f"lr[{i}]", self.dtype) for i, r in enumerate(lr)],
                        dtype=self.dtype)
-        X, Y = self.members[0]._xy(X, Y)
+        X, Y = self.members[0]._xy(X, Y, aligned=True)
         check_apart(X, self.thetas, "the population's thetas")
         for i, theta in enumerate(self.thetas):
             check_theta_finite(theta, f"members[{i}].theta")

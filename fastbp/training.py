@@ -211,7 +211,7 @@ def train(net, X, Y, opts, state=None):
     place; the caller keeps its hp in line with opts), or None for a fresh one
     (``fastbp.sklearn`` passes one so that partial_fit continues the optimiser).
     """
-    X, Y = net._xy(X, Y)
+    X, Y = net._xy(X, Y, aligned=True)
     check_apart(X, net._theta)
     check_theta_finite(net._theta)
     rng = net._rng if opts.seed is None else np.random.default_rng(opts.seed)

@@ -144,10 +144,12 @@ def test_the_copies_fit_makes_of_X_start_on_a_cache_line(monkeypatch):
     rng = np.random.default_rng(0)
     X = rng.random((41, 16))
     for src, dtype in [(X, "float32"), (np.asfortranarray(X), "float64"), (X[::2], "float64")]:
-        out, _ = _validation.check_X(src, 16, np.dtype(dtype))
+        out, _ = _validation.check_X(src, 16, np.dtype(dtype), aligned=True)
         assert out.ctypes.data % ALIGN == 0 and out.flags.c_contiguous
         assert np.array_equal(out, np.asarray(src, dtype))
-    same, _ = _validation.check_X(X, 16, np.dtype("float64"))
+        plain, _ = _validation.check_X(src, 16, np.dtype(dtype))  # predict's: NumPy's copy
+        assert plain.flags.c_contiguous and np.array_equal(plain, out)
+    same, _ = _validation.check_X(X, 16, np.dtype("float64"), aligned=True)
     assert same is X
     rows = rng.permutation(41)[:30]
     part = aligned_array(X, np.float32, rows)
