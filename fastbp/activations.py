@@ -62,20 +62,14 @@ def _exp64(x):
     xc = xc if xc < 710.0 else 710.0
     n = math.floor(xc * _LOG2E + 0.5)
     r = (xc - n * _LN2_HI) - n * _LN2_LO
-    p = _C[13]
-    p = p * r + _C[12]
-    p = p * r + _C[11]
-    p = p * r + _C[10]
-    p = p * r + _C[9]
-    p = p * r + _C[8]
-    p = p * r + _C[7]
-    p = p * r + _C[6]
-    p = p * r + _C[5]
-    p = p * r + _C[4]
-    p = p * r + _C[3]
-    p = p * r + _C[2]
-    p = p * r + _C[1]
-    p = p * r + _C[0]
+    # the polynomial in pairs (Estrin's scheme, powers of r*r): a chain of five
+    # multiply-adds after r*r, not Horner's thirteen (``_exp32`` has the figures)
+    r2 = r * r
+    r4 = r2 * r2
+    q = (((_C[13] * r + _C[12]) * r2 + (_C[11] * r + _C[10])) * r4
+         + ((_C[9] * r + _C[8]) * r2 + (_C[7] * r + _C[6])))
+    q = q * r4 + ((_C[5] * r + _C[4]) * r2 + (_C[3] * r + _C[2]))
+    p = q * r2 + r + _C[0]
     n1 = n >> 1
     y = p * bits_as_float64((n1 + 1023) << 52) * bits_as_float64((n - n1 + 1023) << 52)
     return y if x == x else x
@@ -102,13 +96,17 @@ def _exp32(x):
     xc = xc if xc < _HI32 else _HI32
     nf = np.floor(xc * _LOG2E32 + _HALF32)
     r = (xc - nf * _LN2_HI32) - nf * _LN2_LO32
-    p = _P32[0]
-    p = p * r + _P32[1]
-    p = p * r + _P32[2]
-    p = p * r + _P32[3]
-    p = p * r + _P32[4]
-    p = p * r + _P32[5]
-    y = p * (r * r) + r + _ONE32
+    # Estrin's scheme as in ``_exp64``: three dependent multiply-adds after r*r instead of
+    # Horner's five. exp sits twice on a sigmoid network's chain of dependent operations
+    # per example (each hidden and output sigmoid): per example (``kernels.epoch``, one
+    # pinned core, alternating processes) 2-4-1 float32 0.073-0.074 -> 0.069-0.070 µs,
+    # float64 0.096-0.098 -> 0.088-0.089, 64-32-10 float32 0.182-0.189 -> 0.182, float64
+    # 0.251-0.258 -> 0.240-0.248; 784-100-10 within noise. Same accuracy in float32 (8.8%
+    # of results one ulp from the correctly rounded value, as before); in float64 10.5%
+    # of results one ulp from NumPy's instead of 7.8%, none further
+    r2 = r * r
+    p = ((_P32[0] * r + _P32[1]) * r2 + (_P32[2] * r + _P32[3])) * r2 + (_P32[4] * r + _P32[5])
+    y = p * r2 + r + _ONE32
     n = np.int32(nf)
     n1 = n >> _ONE_I32
     y = (y * bits_as_float32((n1 + _BIAS32) << _SHIFT32)
