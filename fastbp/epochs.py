@@ -17,7 +17,7 @@ import numpy as np
 
 from . import dropout as dropout_
 from . import rules
-from ._batch import backward_update_batch, forward_batch
+from ._batch import backward_update_batch, batch_block, forward_batch
 from ._fpenv import flushing, restore
 from ._blocks import (backward_update, drop_layer, first_layer_update_forward,
                       layer_forward, load_row, out_slot, output_delta, train_forward, zero)
@@ -136,7 +136,7 @@ def _batches_pass(code, dropout):
         o, n_out, _ = out_slot(tab)
         n = order.shape[0]
         rows = (min(batch_size, max(n, 1)) + 3) // 4 * 4
-        block = np.zeros((5, rows, ws.z.shape[0]), dtype=theta.dtype)
+        block = batch_block(theta, rows, ws.z.shape[0])
         blk = borrow(block)
         Z = blk[0]
         A = blk[1]

@@ -134,6 +134,33 @@ def test_workspace_rows_start_on_cache_lines(sizes, dtype):
         assert ws.z.shape == ws.a.shape == ws.delta.shape == ws.mask.shape == (n,)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_mini_batch_pass_scratch_rows_start_on_cache_lines(dtype):
+    # the mini-batch products load rows of the pass's scratch (Z, A, D, M, S) as vectors:
+    # each row is n_units rounded up to whole lines, on an aligned allocation
+    # (_batch.batch_block), however NumPy's allocator aligns the buffer underneath
+    from numba import njit
+
+    from fastbp._batch import batch_block
+    from fastbp.layout import ALIGN
+
+    @njit
+    def make(theta, rows, n_units):
+        return batch_block(theta, rows, n_units)
+
+    theta = np.zeros(3, dtype)
+    per_line = ALIGN // theta.itemsize
+    for rows, n_units in [(4, 1), (4, 7), (8, 106), (32, 106), (36, 1306), (4, per_line)]:
+        for _ in range(5):  # several allocations: NumPy's offsets vary
+            block = make(theta, rows, n_units)
+            width = block.shape[2]
+            assert block.shape[:2] == (5, rows) and block.dtype == np.dtype(dtype)
+            assert width >= n_units and width % per_line == 0 and width - n_units < per_line
+            assert block.flags.c_contiguous and not block.any()
+            assert all(block[k, r].ctypes.data % ALIGN == 0 for k in range(5)
+                       for r in range(rows))
+
+
 def test_the_copies_fit_makes_of_X_start_on_a_cache_line(monkeypatch):
     # a pass reads each example's row once per four rows of W^0: where fit has to copy X (a
     # cast, another memory order, the rows left after a validation split) the copy starts
