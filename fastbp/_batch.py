@@ -2,7 +2,7 @@
 
 A batch of nb examples (nb a multiple of four; the epoch pads a batch with zero rows whose
 output deltas are zero, so they add nothing) lives in the rows of Z, A, D, M (nb, width:
-n_units rounded up to whole cache lines, every row on a line: ``batch_block``).
+n_units rounded up to whole cache lines, every row on a line: ``batch_scratch``).
 Every product is register-blocked four by four, written so that LLVM vectorises its inner
 loop over the contiguous index:
 
@@ -54,23 +54,22 @@ ONE, TWO, THREE, FOUR = U(1), U(2), U(3), U(4)
 
 
 @inline
-def batch_block(theta, rows, n_units):
-    """The zeroed scratch of a mini-batch pass, (5, rows, width): Z, A, D, M and S, each
-    row of ``width`` entries (n_units rounded up to whole cache lines) starting on a cache
-    line. With rows of n_units on NumPy's alignment (64-32-10: 106 float32 entries, 424
-    bytes) most vector loads of a row straddled two lines; per example at batch 32
-    (``kernels.epoch``, pinned, alternating processes, the same numbers bit for bit):
+def batch_scratch(theta, rows, n_units):
+    """The zeroed scratch of a mini-batch pass: (buf, first, width), five planes of ``rows``
+    rows of ``width`` entries (n_units rounded up to whole cache lines) from buf[first] on,
+    every row starting on a cache line (the pass takes Z, A, D, M and S from them with
+    ``_jit.rows_of``). With rows of n_units on NumPy's alignment (64-32-10: 106 float32
+    entries, 424 bytes) most vector loads of a row straddled two lines; per example at batch
+    32 (``kernels.epoch``, pinned, alternating processes, the same numbers bit for bit):
     64-32-10 float32 0.171-0.209 -> 0.162-0.182 µs, float64 0.230-0.237 -> 0.208-0.209,
-    784-100-10 float32 1.81-1.83 -> 1.68-1.69, float64 4.09-4.41 -> 3.78, 784-512-512-10
+    784-100-10 float32 1.81-1.83 -> 1.68-1.69, float64 4.09-4.50 -> 3.78-3.92, 784-512-512-10
     float32 17.9-19.0 -> 16.2-16.6, float64 37.0-40.8 -> 35.2-35.3, 2-4-1 equal."""
     per_line = ALIGN // theta.itemsize
     width = (n_units + per_line - 1) // per_line * per_line
-    size = 5 * rows * width
-    buf = np.zeros(size + per_line, dtype=theta.dtype)
+    buf = np.zeros(5 * rows * width + per_line, dtype=theta.dtype)
     # unsigned throughout: numba would compute an unsigned address with a signed int as float
     skip = (U(ALIGN) - U(buf.ctypes.data) % U(ALIGN)) % U(ALIGN)
-    start = np.int64(skip) // theta.itemsize
-    return buf[start:start + size].reshape((5, rows, width))
+    return buf, np.int64(skip) // theta.itemsize, width
 
 
 @partial(internal, noalias=True)

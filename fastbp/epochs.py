@@ -17,11 +17,11 @@ import numpy as np
 
 from . import dropout as dropout_
 from . import rules
-from ._batch import backward_update_batch, batch_block, forward_batch
+from ._batch import backward_update_batch, batch_scratch, forward_batch
 from ._fpenv import flushing, restore
 from ._blocks import (backward_update, drop_layer, first_layer_update_forward,
                       layer_forward, load_row, out_slot, output_delta, train_forward, zero)
-from ._jit import U, borrow, borrow_row, cast_like, flat, inline, jit, keep_alive
+from ._jit import U, borrow, borrow_row, cast_like, inline, jit, keep_alive, rows_of
 from .dropout import Dropout
 from .layout import SIZES, Workspace
 from .rules import ADAM, SGD, STATEFUL, OptState
@@ -136,13 +136,13 @@ def _batches_pass(code, dropout):
         o, n_out, _ = out_slot(tab)
         n = order.shape[0]
         rows = (min(batch_size, max(n, 1)) + 3) // 4 * 4
-        block = batch_block(theta, rows, ws.z.shape[0])
-        blk = borrow(block)
-        Z = blk[0]
-        A = blk[1]
-        D = blk[2]
-        M = blk[3]
-        S = flat(blk[4])
+        block, first, width = batch_scratch(theta, rows, ws.z.shape[0])
+        plane = rows * width
+        Z = rows_of(block, first, rows, width)
+        A = rows_of(block, first + plane, rows, width)
+        D = rows_of(block, first + 2 * plane, rows, width)
+        M = rows_of(block, first + 3 * plane, rows, width)
+        S = borrow(block[first + 4 * plane:first + 5 * plane])
         total = 0.0
         start = 0
         env = flushing()  # subnormals flushed to zero inside the pass (fastbp._fpenv)
@@ -170,7 +170,7 @@ def _batches_pass(code, dropout):
                 counter[0] += nb
             start = stop
         restore(env)
-        keep_alive(block)  # blk and its views point into block: freed only after this
+        keep_alive(block)  # Z, A, D, M and S point into block: freed only after this
         return total
 
     return jit(batches, cfunc=False)

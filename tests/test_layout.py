@@ -137,28 +137,37 @@ def test_workspace_rows_start_on_cache_lines(sizes, dtype):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_a_mini_batch_pass_scratch_rows_start_on_cache_lines(dtype):
     # the mini-batch products load rows of the pass's scratch (Z, A, D, M, S) as vectors:
-    # each row is n_units rounded up to whole lines, on an aligned allocation
-    # (_batch.batch_block), however NumPy's allocator aligns the buffer underneath
+    # each row is n_units rounded up to whole lines, on a line (_batch.batch_scratch, the
+    # planes taken as the pass takes them), however NumPy's allocator places the buffer
     from numba import njit
 
-    from fastbp._batch import batch_block
+    from fastbp._batch import batch_scratch
+    from fastbp._jit import rows_of
     from fastbp.layout import ALIGN
 
     @njit
-    def make(theta, rows, n_units):
-        return batch_block(theta, rows, n_units)
+    def rows(theta, n_rows, n_units):
+        block, first, width = batch_scratch(theta, n_rows, n_units)
+        plane = n_rows * width
+        out = np.empty((5, n_rows, 3), dtype=np.int64)
+        for k in range(5):
+            m = rows_of(block, first + k * plane, n_rows, width)
+            for r in range(n_rows):
+                out[k, r, 0] = m[r].ctypes.data % ALIGN
+                out[k, r, 1] = m.shape[1]
+                out[k, r, 2] = (m[r] != 0).sum()
+        end = first + 5 * plane
+        return out, first >= 0 and end <= block.shape[0], block.shape[0]
 
     theta = np.zeros(3, dtype)
     per_line = ALIGN // theta.itemsize
-    for rows, n_units in [(4, 1), (4, 7), (8, 106), (32, 106), (36, 1306), (4, per_line)]:
+    for n_rows, n_units in [(4, 1), (4, 7), (8, 106), (32, 106), (36, 1306), (4, per_line)]:
         for _ in range(5):  # several allocations: NumPy's offsets vary
-            block = make(theta, rows, n_units)
-            width = block.shape[2]
-            assert block.shape[:2] == (5, rows) and block.dtype == np.dtype(dtype)
+            out, inside, size = rows(theta, n_rows, n_units)
+            width = out[0, 0, 1]
+            assert inside and size == 5 * n_rows * width + per_line
             assert width >= n_units and width % per_line == 0 and width - n_units < per_line
-            assert block.flags.c_contiguous and not block.any()
-            assert all(block[k, r].ctypes.data % ALIGN == 0 for k in range(5)
-                       for r in range(rows))
+            assert not out[:, :, 0].any() and not out[:, :, 2].any()  # on lines, zeroed
 
 
 def test_the_copies_fit_makes_of_X_start_on_a_cache_line(monkeypatch):
