@@ -209,7 +209,8 @@ def backward_update_batch(code, theta, m, v, k, l2, tab, Z, A, D, M, S, nb, mb, 
     examples (the batch without its zero padding), layers
     L-2 .. 0. Each row block's gradient is summed in the scratch S (zero on entry and on
     return) and applied at once, while W^l's old values have already fed delta^l. Z, A,
-    D, M are C-contiguous (nb, at least n_units); theta and S flat, S of at least 4 n_units."""
+    D, M are C-contiguous (at least nb rows, at least n_units columns); theta and S flat, S of
+    at least 4 n_units."""
     nb4 = U(nb)
     nu = U(D.shape[1])
     o = cast_like(theta, 0.0)

@@ -142,7 +142,7 @@ def test_a_mini_batch_pass_scratch_rows_start_on_cache_lines(dtype):
     from numba import njit
 
     from fastbp._batch import batch_scratch
-    from fastbp._jit import rows_of
+    from fastbp._jit import U, rows_of
     from fastbp.layout import ALIGN
 
     @njit
@@ -153,7 +153,7 @@ def test_a_mini_batch_pass_scratch_rows_start_on_cache_lines(dtype):
         for k in range(5):
             m = rows_of(block, first + k * plane, n_rows, width)
             for r in range(n_rows):
-                out[k, r, 0] = m[r].ctypes.data % ALIGN
+                out[k, r, 0] = U(m[r].ctypes.data) % U(ALIGN)  # unsigned: no float in numba
                 out[k, r, 1] = m.shape[1]
                 out[k, r, 2] = (m[r] != 0).sum()
         end = first + 5 * plane
