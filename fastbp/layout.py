@@ -16,9 +16,11 @@ directly, and so can a user's own ``@njit`` code.
 from typing import NamedTuple
 
 import numpy as np
+from numba.extending import register_jitable
 
 from . import activations as act
 from . import losses
+from ._jit import U
 
 
 #: rows of ``Spec.table``
@@ -37,12 +39,28 @@ SIZES, W_OFF, B_OFF, U_OFF, ACT = range(5)
 ALIGN = 64
 
 
+@register_jitable
+def whole_lines(n, itemsize):
+    """``n`` entries of ``itemsize`` bytes rounded up to whole cache lines (``ALIGN``), in
+    entries. Plain Python, and callable from compiled code (a workspace's and a mini-batch
+    pass's row width)."""
+    per_line = ALIGN // itemsize  # float32 16, float64 8
+    return (n + per_line - 1) // per_line * per_line
+
+
+@register_jitable
+def to_line(address):
+    """The bytes from ``address`` up to the next ``ALIGN``-byte boundary (0 on one). Unsigned
+    throughout: numba computes an unsigned address with a signed int as a float."""
+    return (U(ALIGN) - U(address) % U(ALIGN)) % U(ALIGN)
+
+
 def aligned_empty(n, dtype):
     """An uninitialised 1-D array of ``n`` entries of ``dtype`` whose data start on an
     ``ALIGN``-byte boundary (a view into a slightly larger buffer)."""
     dtype = np.dtype(dtype)
     buf = np.empty(n * dtype.itemsize + ALIGN, dtype=np.uint8)
-    start = -buf.ctypes.data % ALIGN
+    start = int(to_line(buf.ctypes.data))
     return buf[start:start + n * dtype.itemsize].view(dtype)
 
 
@@ -206,8 +224,7 @@ class Layout:
     def units_width(self, dtype):
         """The width of a workspace's ``units`` rows: n_units rounded up to whole cache lines
         (``ALIGN``) of ``dtype``, so that on an aligned allocation every row starts on one."""
-        per_line = max(ALIGN // np.dtype(dtype).itemsize, 1)
-        return -(-self.n_units // per_line) * per_line
+        return whole_lines(self.n_units, np.dtype(dtype).itemsize)
 
     def units(self, dtype, k=None):
         """Zeroed ``units`` for one workspace, (4, ``units_width``), or stacked for k
