@@ -80,9 +80,11 @@ def aligned_array(arr, dtype, rows=None):
     out = aligned_empty(int(np.prod(shape)), dtype).reshape(shape)
     if rows is None:
         np.copyto(out, arr, casting="unsafe")
-    else:
+    elif out.dtype == arr.dtype:
         # valid indices (NumPy buffers ``out`` in its default mode, "raise": a second copy)
         np.take(arr, rows, axis=0, out=out, mode="clip")
+    else:  # into an ``out`` of another dtype NumPy's take casts out's uninitialised bytes
+        np.copyto(out, arr[rows], casting="unsafe")  # too (a RuntimeWarning on some)
     return out
 
 
